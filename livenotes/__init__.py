@@ -1,0 +1,1 @@
+"""livenotes: conference talk notes with live Python demos, built with MkDocs."""

@@ -1,0 +1,25 @@
+"""Options of the livenotes MkDocs plugin (``plugins: - livenotes: ...``)."""
+
+from mkdocs.config.base import Config
+from mkdocs.config.config_options import Optional, Type
+
+
+class LiveNotesConfig(Config):
+    enabled = Type(bool, default=True)
+    """Turn the whole plugin off (the site then builds as plain Material)."""
+
+    demos_dir = Type(str, default="demos")
+    """Folder of demo packages, relative to mkdocs.yml."""
+
+    runtime = Type(bool, default=True)
+    """Copy the pinned Pyodide core into the site so demos can run live."""
+
+    runtime_cache = Type(str, default=".cache")
+    """Where the verified Pyodide core is kept between builds, relative to mkdocs.yml."""
+
+    runtime_source = Optional(Type(str))
+    """A local Pyodide tarball or folder to use instead of fetching with npm (also
+    ``LIVENOTES_PYODIDE_SOURCE``)."""
+
+    previews = Type(bool, default=True)
+    """Render each embedded demo's preview frame with CPython at build time."""

@@ -1,0 +1,310 @@
+"""Demos as the build sees them: discovery, embed blocks, previews and wheels.
+
+A demo is a package ``demos/<name>/`` defining ``DEMO`` (a ``demokit.Demo``). The build
+imports it under CPython to check notes that embed it and to render its preview, and
+packs it as a wheel that the browser worker installs into Pyodide.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib
+import importlib.util
+import io
+import re
+import signal
+import sys
+import tempfile
+import threading
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+import demokit
+from livenotes.frontmatter import Problem
+
+EMBED_KEYS = ("name", "scenario", "params", "seed", "height")
+HEIGHT_RANGE = (240, 1200)
+_FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*demo[ \t]*$")
+
+
+@dataclass
+class DemoPackage:
+    """A discovered demo: its folder and, once imported, its declaration."""
+
+    name: str
+    folder: Path
+    demo: demokit.Demo | None = None
+    error: str | None = None
+
+
+def discover(demos_dir: Path) -> dict[str, DemoPackage]:
+    """Every ``demos_dir/<name>/__init__.py``, imported fresh (so ``serve`` sees edits)."""
+    found: dict[str, DemoPackage] = {}
+    if not demos_dir.is_dir():
+        return found
+    for init in sorted(demos_dir.glob("*/__init__.py")):
+        name = init.parent.name
+        package = DemoPackage(name, init.parent)
+        try:
+            module = _import_demo(demos_dir, name)
+            declared = getattr(module, "DEMO", None)
+            if not isinstance(declared, demokit.Demo):
+                package.error = "defines no DEMO; add DEMO = demokit.Demo(...) to __init__.py"
+            elif declared.name != name:
+                package.error = f"DEMO.name is {declared.name!r}; it must be the folder name {name!r}"
+            else:
+                package.demo = declared
+        except Exception as error:  # a contributor's demo may raise anything on import
+            package.error = f"cannot be imported ({type(error).__name__}: {error})"
+        found[name] = package
+    return found
+
+
+def _import_demo(demos_dir: Path, name: str) -> types.ModuleType:
+    """Import ``demos.<name>`` from ``demos_dir``, whatever is on ``sys.path``.
+
+    The import name is fixed (``demos.<name>``) because the wheel installs the same
+    package under that name in the browser.
+    """
+    parent = sys.modules.get("demos")
+    if parent is None or not hasattr(parent, "__path__"):
+        parent = types.ModuleType("demos")
+        parent.__path__ = []
+        sys.modules["demos"] = parent
+    for key in [k for k in sys.modules if k == f"demos.{name}" or k.startswith(f"demos.{name}.")]:
+        del sys.modules[key]
+    folder = demos_dir / name
+    spec = importlib.util.spec_from_file_location(
+        f"demos.{name}", folder / "__init__.py", submodule_search_locations=[str(folder)]
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[spec.name]
+        raise
+    return module
+
+
+# --- embed blocks -------------------------------------------------------------------
+
+
+@dataclass
+class Embed:
+    """One ```` ```demo ```` block in a note: where it is and what it asks for."""
+
+    path: str
+    line: int
+    start: int  # index of the opening fence line in the body
+    end: int  # index one past the closing fence line
+    name: str = ""
+    scenario: str | None = None
+    params: dict = field(default_factory=dict)
+    seed: int | None = None
+    height: int = 480
+    key_lines: dict[str, int] = field(default_factory=dict)  # key -> offset from the fence
+
+
+def find_embeds(path: str, body: str, body_line: int) -> tuple[list[Embed], list[Problem]]:
+    """Find demo blocks in a note's body (``body_line`` is the body's first line)."""
+    lines = body.splitlines()
+    embeds: list[Embed] = []
+    problems: list[Problem] = []
+    index = 0
+    while index < len(lines):
+        match = _FENCE_OPEN.match(lines[index])
+        if not match:
+            index += 1
+            continue
+        fence = match["fence"]
+        close = next((j for j in range(index + 1, len(lines))
+                      if lines[j].strip() == fence), None)
+        line = body_line + index
+        if close is None:
+            problems.append(Problem(path, line, f"demo block is not closed; end it with {fence}"))
+            break
+        embed = Embed(path, line, index, close + 1)
+        problems.extend(_parse_embed(embed, "\n".join(lines[index + 1 : close])))
+        embeds.append(embed)
+        index = close + 1
+    return embeds, problems
+
+
+def _parse_embed(embed: Embed, text: str) -> list[Problem]:
+    def problem(offset: int, message: str) -> Problem:
+        return Problem(embed.path, embed.line + offset, f"demo block: {message}")
+
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        return [problem(mark.line + 1 if mark else 0, f"not valid YAML ({getattr(error, 'problem', error)})")]
+    if not isinstance(data, dict):
+        return [problem(0, "write 'name: <demo>' and optional scenario, params, seed, height lines")]
+    lines = {key.value: key.start_mark.line + 1 for key, _ in node.value}
+    problems = []
+    for key in data:
+        if key not in EMBED_KEYS:
+            problems.append(problem(lines[key], f"unknown key {key!r}; allowed: {', '.join(EMBED_KEYS)}"))
+    name = data.get("name")
+    if not isinstance(name, str) or not name:
+        problems.append(problem(lines.get("name", 0), "missing 'name: <demo>', the demo package to embed"))
+    else:
+        embed.name = name
+    scenario = data.get("scenario")
+    if scenario is not None:
+        if isinstance(scenario, str):
+            embed.scenario = scenario
+        else:
+            problems.append(problem(lines["scenario"], "scenario must be a scenario name"))
+    params = data.get("params", {})
+    if isinstance(params, dict):
+        embed.params = params
+    else:
+        problems.append(problem(lines["params"], "params must be a mapping, e.g. {loss: 0.1}"))
+    seed = data.get("seed")
+    if seed is not None:
+        if isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed < 2**32:
+            embed.seed = seed
+        else:
+            problems.append(problem(lines["seed"], f"seed {seed!r} is not a whole number from 0 to 4294967295"))
+    height = data.get("height")
+    if height is not None:
+        low, high = HEIGHT_RANGE
+        if isinstance(height, int) and not isinstance(height, bool) and low <= height <= high:
+            embed.height = height
+        else:
+            problems.append(problem(lines["height"], f"height {height!r} is not a pixel height from {low} to {high}"))
+    embed.key_lines = lines
+    return problems
+
+
+def resolve_embed(embed: Embed, packages: dict[str, DemoPackage]) -> list[Problem]:
+    """Check an embed's demo, scenario and parameters against the declaration."""
+    if not embed.name:
+        return []
+    lines = embed.key_lines
+
+    def problem(key: str, message: str) -> Problem:
+        return Problem(embed.path, embed.line + lines.get(key, 0), f"demo block: {message}")
+
+    package = packages.get(embed.name)
+    if package is None:
+        available = ", ".join(sorted(packages)) or "none yet"
+        return [problem("name", f"unknown demo {embed.name!r}; available: {available}")]
+    if package.demo is None:
+        return [problem("name", f"demo {embed.name!r} is broken: {package.error}")]
+    demo = package.demo
+    try:
+        scenario = demo.scenario(embed.scenario)
+    except ValueError as error:
+        return [problem("scenario", f"{error}")]
+    try:
+        demo.resolve({**scenario.params, **embed.params})
+    except ValueError as error:
+        return [problem("params", f"{error}")]
+    return []
+
+
+# --- previews ----------------------------------------------------------------------
+
+
+PREVIEW_SECONDS = 20
+"""Wall time a build gives one preview before calling the demo stuck."""
+
+
+class _Stuck(Exception):
+    pass
+
+
+def preview(demo: demokit.Demo, embed: Embed) -> tuple[dict[str, Any] | None, Problem | None]:
+    """Run the embed's scenario under CPython to its preview point.
+
+    Returns the snapshot, or a problem naming the embed when the demo raises or runs
+    past :data:`PREVIEW_SECONDS`. Whatever the demo prints is discarded.
+    """
+
+    def on_alarm(signum, frame):
+        raise _Stuck
+
+    timed = threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
+    previous = signal.signal(signal.SIGALRM, on_alarm) if timed else None
+    try:
+        if timed:
+            signal.setitimer(signal.ITIMER_REAL, PREVIEW_SECONDS)
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            runner = demokit.Runner(demo, embed.scenario, embed.params, embed.seed)
+            runner.step(runner.scenario.preview_steps)
+            return runner.snapshot(), None
+    except _Stuck:
+        message = f"the preview of {demo.name!r} ran longer than {PREVIEW_SECONDS} s; does a step loop?"
+    except Exception as error:
+        message = f"the preview of {demo.name!r} raised {type(error).__name__}: {error}"
+    finally:
+        if timed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+    return None, Problem(embed.path, embed.line, f"demo block: {message}")
+
+
+# --- wheels ------------------------------------------------------------------------
+
+
+def _sources(folder: Path, prefix: str) -> list[tuple[str, bytes]]:
+    return [
+        (f"{prefix}/{path.relative_to(folder).as_posix()}", path.read_bytes())
+        for path in sorted(folder.rglob("*.py"))
+        if "__pycache__" not in path.parts
+    ]
+
+
+def build_wheel(distribution: str, files: list[tuple[str, bytes]], out_dir: Path) -> Path:
+    """Pack ``files`` (archive path, bytes) as a pure-Python wheel named by content.
+
+    The version's local label is a hash of the contents, so a changed demo gets a new
+    file name and browsers never run a stale copy from their cache.
+    """
+    from wheel.wheelfile import WheelFile  # build-time only
+
+    digest = hashlib.sha256()
+    for name, data in files:
+        digest.update(name.encode() + b"\0" + data + b"\0")
+    version = f"0+{digest.hexdigest()[:12]}"
+    stem = f"{distribution}-{version}"
+    path = out_dir / f"{stem}-py3-none-any.whl"
+    if path.exists():
+        return path
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # Written under its final name in a scratch folder, then moved: a build that
+    # stops half-way never leaves a broken wheel behind.
+    scratch = Path(tempfile.mkdtemp(dir=out_dir))
+    partial = scratch / path.name
+    with WheelFile(partial, "w") as wheel:
+        for name, data in files:
+            wheel.writestr(name, data)
+        wheel.writestr(f"{stem}.dist-info/METADATA",
+                       f"Metadata-Version: 2.1\nName: {distribution}\nVersion: {version}\n")
+        wheel.writestr(f"{stem}.dist-info/WHEEL",
+                       "Wheel-Version: 1.0\nGenerator: livenotes\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+    partial.replace(path)
+    scratch.rmdir()
+    return path
+
+
+def kit_wheel(out_dir: Path) -> Path:
+    """The shared demo kit as a wheel."""
+    return build_wheel("livenotes_demokit", _sources(Path(demokit.__file__).parent, "demokit"), out_dir)
+
+
+def demo_wheel(package: DemoPackage, out_dir: Path) -> Path:
+    """One demo package as a wheel installing ``demos/<name>/``."""
+    return build_wheel(f"livenotes_demo_{package.name}", _sources(package.folder, f"demos/{package.name}"),
+                       out_dir)
