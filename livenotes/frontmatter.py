@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -61,6 +61,20 @@ class Source:
         return 1
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML's safe loader, except that an impossible date (2019-13-45) stays a string
+    for the date check to report, instead of raising mid-parse."""
+
+    def construct_yaml_timestamp(self, node):
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+
 def _index_lines(node: yaml.Node, path: tuple, offset: int, out: dict) -> None:
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
@@ -89,8 +103,8 @@ def read_source(path: str, text: str) -> tuple[Source, list[Problem]]:
     yaml_text = "".join(lines[1:end])
     body = "".join(lines[end + 1 :])
     try:
-        node = yaml.compose(yaml_text, Loader=yaml.SafeLoader)
-        meta = yaml.load(yaml_text, Loader=yaml.SafeLoader)
+        node = yaml.compose(yaml_text, Loader=_Loader)
+        meta = yaml.load(yaml_text, Loader=_Loader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 2 if mark else 1
@@ -298,11 +312,3 @@ def check_fields(source: Source, fields: dict[str, Field], what: str) -> list[Pr
             continue
         problems.extend(_run(field_, source, (name,), source.meta[name]))
     return problems
-
-
-@dataclass
-class Checked:
-    """A source with its problems, ready for the site index."""
-
-    source: Source
-    problems: list[Problem] = field(default_factory=list)

@@ -1,0 +1,160 @@
+"""Shared fixtures: tiny sites in temp folders, builds, a static server, a browser."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
+OUTPUT = ROOT / "test-output"
+
+EVENT_PAGE = """\
+---
+title: Test Conference 2024
+event: testconf
+date: 2024-05-01
+---
+
+<!-- talks -->
+"""
+
+GOOD_TALK = """\
+---
+title: A Good Talk
+speakers:
+  - name: Ada Tester
+    affiliation: Test Lab
+event: testconf
+date: 2024-05-01
+order: 1
+tags: [testing]
+---
+
+A good talk's first paragraph.
+"""
+
+
+def mkdocs_yml(runtime: bool = False, plugin: bool = True, extra: str = "", demos: Path | None = None) -> str:
+    """A site config using the project's templates and the test-only demos."""
+    livenotes = textwrap.dedent(f"""\
+      - livenotes:
+          demos_dir: {demos or FIXTURES / "demos"}
+          runtime: {str(runtime).lower()}
+          runtime_cache: {ROOT / ".cache"}
+    """) if plugin else ""
+    return textwrap.dedent(f"""\
+        site_name: Tiny
+        site_url: http://127.0.0.1:8000/
+        theme:
+          name: material
+          custom_dir: {ROOT / "overrides"}
+          font: false
+        plugins:
+          - search
+          - tags
+        """) + textwrap.indent(livenotes, "  ") + extra
+
+
+def make_site(root: Path, files: dict[str, str], **config) -> Path:
+    """Write ``files`` (paths under the site folder) and a mkdocs.yml into ``root``."""
+    (root / "mkdocs.yml").write_text(mkdocs_yml(**config), encoding="utf-8")
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return root
+
+
+def run_build(site: Path, *args: str) -> subprocess.CompletedProcess:
+    """``mkdocs build --strict`` in ``site``; returns the finished process."""
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    env.pop("SITE_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", *args],
+        cwd=site, env=env, capture_output=True, text=True, timeout=600,
+    )
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    extensions_map = {
+        **http.server.SimpleHTTPRequestHandler.extensions_map,
+        ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm",
+        ".json": "application/json", ".whl": "application/zip", ".zip": "application/zip",
+    }
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def serve():
+    """Serve a folder on 127.0.0.1; returns its base URL. Servers stop after the session."""
+    servers = []
+
+    def start(folder: Path) -> str:
+        handler = functools.partial(_Handler, directory=str(folder))
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}/"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+
+
+def chromium_path() -> str:
+    path = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        pytest.fail("no chromium on PATH: install it with `sudo apt-get install chromium` "
+                    "(Debian/Ubuntu) or set CHROMIUM=/path/to/chromium", pytrace=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """The system Chromium, driven by Playwright (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=chromium_path(),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        yield instance
+        instance.close()
+
+
+@pytest.fixture(scope="session")
+def output_dir() -> Path:
+    OUTPUT.mkdir(exist_ok=True)
+    return OUTPUT
+
+
+@pytest.fixture(scope="session")
+def fixture_site(tmp_path_factory) -> Path:
+    """tests/fixtures/site (test-only demos, the real runtime) built once."""
+    out = tmp_path_factory.mktemp("fixture-site")
+    result = run_build(FIXTURES / "site", "-d", str(out))
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+@pytest.fixture(scope="session")
+def real_site(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """The project's own site, built once with ``--strict``."""
+    out = tmp_path_factory.mktemp("real-site")
+    result = run_build(ROOT, "-d", str(out))
+    assert result.returncode == 0, result.stderr
+    return out, result
