@@ -21,5 +21,12 @@ class LiveNotesConfig(Config):
     """A local Pyodide tarball or folder to use instead of fetching with npm (also
     ``LIVENOTES_PYODIDE_SOURCE``)."""
 
+    runtime_timeout = Type(int, default=60)
+    """Seconds the browser waits for the runtime to boot before showing an error."""
+
+    step_deadline = Type(int, default=1000)
+    """Milliseconds one batch of demo steps may take in the browser before the worker is
+    stopped and replaced (a step that loops forever ends here)."""
+
     previews = Type(bool, default=True)
     """Render each embedded demo's preview frame with CPython at build time."""

@@ -239,6 +239,7 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
             "seed": demo.seed if embed.seed is None else embed.seed,
             "wheels": [url(self.wheels["demokit"]), url(self.wheels[embed.name])],
             "worker": url("assets/livenotes/worker.js"),
+            "timeouts": {"boot": self.config.runtime_timeout * 1000, "step": self.config.step_deadline},
             "runtime": (
                 {"url": url(self.runtime["base"]) + "/", "version": self.runtime["version"],
                  "bytes": self.runtime["bytes"]}
@@ -249,7 +250,7 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
         return self.env.get_template("partials/demo.html").render(
             **_url_context(page, config),
             demo=demo, scenario=scenario, embed=embed, frame=frame, spec_runtime=spec["runtime"],
-            spec=json.dumps(spec, separators=(",", ":")).replace("</", "<\\/"),
+            spec=json.dumps(spec, separators=(",", ":")),
             demo_page=(url(page_url.removesuffix(".md") + "/")
                        if page_url and page_url != page.file.src_uri else None),
         )

@@ -6,10 +6,12 @@ import functools
 import http.server
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import textwrap
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -75,10 +77,12 @@ def make_site(root: Path, files: dict[str, str], **config) -> Path:
     return root
 
 
-def run_build(site: Path, *args: str) -> subprocess.CompletedProcess:
+def run_build(site: Path, *args: str, site_url: str | None = None) -> subprocess.CompletedProcess:
     """``mkdocs build --strict`` in ``site``; returns the finished process."""
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     env.pop("SITE_URL", None)
+    if site_url:
+        env["SITE_URL"] = site_url
     return subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", *args],
         cwd=site, env=env, capture_output=True, text=True, timeout=600,
@@ -101,9 +105,9 @@ def serve():
     """Serve a folder on 127.0.0.1; returns its base URL. Servers stop after the session."""
     servers = []
 
-    def start(folder: Path) -> str:
+    def start(folder: Path, port: int = 0) -> str:
         handler = functools.partial(_Handler, directory=str(folder))
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
         return f"http://127.0.0.1:{server.server_address[1]}/"
@@ -142,19 +146,38 @@ def output_dir() -> Path:
     return OUTPUT
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Built:
+    """A site built for the address it will be served on (instant navigation only
+    follows links whose host and port match the sitemap's)."""
+
+    folder: Path
+    url: str
+    port: int
+    log: str
+
+
+def _build_for_serving(source: Path, out: Path) -> Built:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    result = run_build(source, "-d", str(out), site_url=url)
+    assert result.returncode == 0, result.stderr
+    return Built(out, url, port, result.stderr)
+
+
 @pytest.fixture(scope="session")
-def fixture_site(tmp_path_factory) -> Path:
+def fixture_site(tmp_path_factory) -> Built:
     """tests/fixtures/site (test-only demos, the real runtime) built once."""
-    out = tmp_path_factory.mktemp("fixture-site")
-    result = run_build(FIXTURES / "site", "-d", str(out))
-    assert result.returncode == 0, result.stderr
-    return out
+    return _build_for_serving(FIXTURES / "site", tmp_path_factory.mktemp("fixture-site"))
 
 
 @pytest.fixture(scope="session")
-def real_site(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+def real_site(tmp_path_factory) -> Built:
     """The project's own site, built once with ``--strict``."""
-    out = tmp_path_factory.mktemp("real-site")
-    result = run_build(ROOT, "-d", str(out))
-    assert result.returncode == 0, result.stderr
-    return out, result
+    return _build_for_serving(ROOT, tmp_path_factory.mktemp("real-site"))

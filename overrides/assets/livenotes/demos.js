@@ -5,7 +5,6 @@
 
 import { Deadline, DemoWorker, WorkerGone } from "./protocol.js";
 
-const TIMEOUTS = { boot: 60000, step: 1000 };
 const TICK_MS = 1000 / 30;
 const REDUCED_TICK_MS = 1000;
 const STATUS_EVERY_MS = 1000;
@@ -37,7 +36,7 @@ function formatMB(bytes) {
 class Widget {
   constructor(root) {
     this.root = root;
-    this.spec = resolveSpec(JSON.parse(root.querySelector("[data-demo-spec]").textContent));
+    this.spec = resolveSpec(JSON.parse(root.dataset.demoSpec));
     this.demo = this.spec.demo;
     this.q = (selector) => root.querySelector(selector);
     this.frame = this.q("[data-demo-frame]");
@@ -163,12 +162,14 @@ class Widget {
     const name = input.dataset.demoParam;
     this.params[name] = this.readParam(input);
     if (this.run === null) return;
+    const generation = this.generation;
     try {
-      const reply = await shared.request("set", { run: this.run, name, value: this.params[name] }, TIMEOUTS.step);
+      const reply = await shared.request("set", { run: this.run, name, value: this.params[name] }, this.spec.timeouts.step);
+      if (generation !== this.generation) return;
       if (reply.snapshot.live) this.render(reply.snapshot);
       else await this.restartIfStarted();
     } catch (error) {
-      this.fail(error);
+      if (generation === this.generation) this.fail(error);
     }
   }
 
@@ -188,7 +189,7 @@ class Widget {
 
   warm() {
     if (!this.spec.runtime) return;
-    shared.prepare(this.spec, TIMEOUTS).catch(() => {
+    shared.prepare(this.spec, this.spec.timeouts).catch(() => {
       // The click that follows reports the failure with the widget's own message.
     });
   }
@@ -204,14 +205,14 @@ class Widget {
     this.setState("loading");
     this.say(shared.booted ? "Starting the demo…" : `Downloading the Python runtime (${formatMB(this.spec.runtime.bytes)})…`);
     try {
-      await shared.prepare(this.spec, TIMEOUTS);
+      await shared.prepare(this.spec, this.spec.timeouts);
       if (generation !== this.generation) return;
-      if (this.run !== null) shared.request("drop", { run: this.run }, TIMEOUTS.step).catch(() => {});
+      if (this.run !== null) shared.request("drop", { run: this.run }, this.spec.timeouts.step).catch(() => {});
       const run = ++runs;
       const reply = await shared.request(
         "start",
         { run, demo: this.demo.name, scenario: this.scenario, params: this.params, seed: this.seed },
-        TIMEOUTS.step,
+        this.spec.timeouts.step,
       );
       if (generation !== this.generation) return;
       this.run = run;
@@ -246,7 +247,7 @@ class Widget {
       if (count > 0) {
         this.pendingSteps -= count;
         try {
-          const reply = await shared.request("step", { run: this.run, count }, TIMEOUTS.step);
+          const reply = await shared.request("step", { run: this.run, count }, this.spec.timeouts.step);
           if (generation !== this.generation) return;
           this.render(reply.snapshot, reply.output, false);
           if (reply.snapshot.done) {
@@ -284,12 +285,12 @@ class Widget {
     if (this.root.dataset.state === "running") this.togglePause();
     const generation = this.generation;
     try {
-      const reply = await shared.request("step", { run: this.run, count: 1 }, TIMEOUTS.step);
+      const reply = await shared.request("step", { run: this.run, count: 1 }, this.spec.timeouts.step);
       if (generation !== this.generation) return;
       this.render(reply.snapshot, reply.output);
       if (reply.snapshot.done) this.setState("done");
     } catch (error) {
-      this.fail(error);
+      if (generation === this.generation) this.fail(error);
     }
   }
 
@@ -301,11 +302,11 @@ class Widget {
   stop() {
     this.generation += 1;
     this.playing = false;
-    // A step that is still computing can only be stopped by ending the worker.
-    if (shared.busyFor() > 150 || this.root.dataset.state === "loading") {
-      shared.terminate();
-    }
+    // A request still computing (or a runtime still loading) can only be stopped by
+    // ending the worker; the next Run starts a fresh one.
+    const busy = this.root.dataset.state === "loading" || shared.busyFor() > 0;
     this.run = null;
+    if (busy) shared.terminate();
     this.enableActions(true);
     this.setState("idle");
     this.say("Stopped. Run starts a fresh run.");
@@ -316,11 +317,12 @@ class Widget {
       await this.start({ play: false });
       if (this.run === null) return;
     }
+    const generation = this.generation;
     try {
-      const reply = await shared.request("act", { run: this.run, action: name, arg }, TIMEOUTS.step);
-      this.render(reply.snapshot, reply.output);
+      const reply = await shared.request("act", { run: this.run, action: name, arg }, this.spec.timeouts.step);
+      if (generation === this.generation) this.render(reply.snapshot, reply.output);
     } catch (error) {
-      this.fail(error);
+      if (generation === this.generation) this.fail(error);
     }
   }
 
@@ -332,7 +334,10 @@ class Widget {
     this.generation += 1;
     this.playing = false;
     this.setState("error");
-    if (error instanceof Deadline) {
+    if (error instanceof Deadline && error.message.startsWith("boot")) {
+      this.run = null;
+      this.say(`The Python runtime did not load in time (${error.message}). Run (retry) tries again.`);
+    } else if (error instanceof Deadline) {
       this.run = null;
       this.say(`Stopped: ${error.message}, so the demo was halted. Run (retry) starts a fresh worker.`);
     } else if (error instanceof WorkerGone) {
@@ -447,7 +452,7 @@ class Widget {
   dispose() {
     this.generation += 1;
     this.playing = false;
-    if (this.run !== null && shared.worker) shared.request("drop", { run: this.run }, TIMEOUTS.step).catch(() => {});
+    if (this.run !== null && shared.worker) shared.request("drop", { run: this.run }, this.spec.timeouts.step).catch(() => {});
   }
 }
 
