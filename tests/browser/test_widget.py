@@ -143,7 +143,7 @@ def test_stop_ends_an_endless_step_within_a_second(open_page):
     step.click()  # step 3 never returns
     time.sleep(0.2)
     started = time.monotonic()
-    page.get_by_role("button", name="Stop").click()
+    page.get_by_role("button", name="Stop run").click()
     wait_state(page, "idle", timeout=1_000)
     page.wait_for_function("document.querySelector('[role=status]').textContent.includes('Stopped')",
                            polling=50, timeout=1_000)

@@ -320,7 +320,10 @@ class Widget {
     const generation = this.generation;
     try {
       const reply = await shared.request("act", { run: this.run, action: name, arg }, this.spec.timeouts.step);
-      if (generation === this.generation) this.render(reply.snapshot, reply.output);
+      if (generation !== this.generation) return;
+      this.render(reply.snapshot, reply.output);
+      // An action can wake a finished simulation (a restarted instance, a new client).
+      if (this.root.dataset.state === "done" && !reply.snapshot.done) this.setState("paused");
     } catch (error) {
       if (generation === this.generation) this.fail(error);
     }

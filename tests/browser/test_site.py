@@ -1,0 +1,81 @@
+"""The project's own site in Chromium: every page, instant navigation, screenshots."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from tests.browser.helpers import Recorder
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def site(real_site, serve):
+    return serve(real_site.folder, real_site.port)
+
+
+def _pages(real_site) -> list[str]:
+    tree = ET.parse(real_site.folder / "sitemap.xml")
+    urls = [loc.text for loc in tree.iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")]
+    return [url.removeprefix(real_site.url) for url in urls]
+
+
+def test_every_page_loads_cleanly(browser, real_site, site):
+    pages = _pages(real_site)
+    assert len(pages) >= 12
+    context = browser.new_context()
+    try:
+        for path in pages:
+            recorder = Recorder(site)
+            page = recorder.attach(context.new_page())
+            response = page.goto(site + path, wait_until="load")
+            assert response.ok, path
+            page.wait_for_timeout(150)
+            assert recorder.errors == [], (path, recorder.errors)
+            assert recorder.foreign() == [], (path, recorder.foreign())
+            assert not [u for u in recorder.requests if "pyodide" in u or u.endswith(".whl")], path
+            page.close()
+    finally:
+        context.close()
+
+
+def test_instant_navigation_between_talks(browser, site):
+    context = browser.new_context()
+    recorder = Recorder(site)
+    page = recorder.attach(context.new_page())
+    page.goto(site + "srecon19apac/edge-computing/")
+    page.evaluate("window.__sameDocument = true")
+    page.locator(".ln-pager__link--next").click()
+    page.wait_for_url("**/srecon19apac/critical-path-analysis/")
+    page.wait_for_selector("h1:has-text('Critical Path Analysis')")
+    assert page.evaluate("window.__sameDocument") is True
+    assert page.title().startswith("Critical Path Analysis")
+    page.wait_for_selector("[data-demo][data-mounted]")  # widgets mount after instant navigation
+    assert recorder.errors == [] and recorder.foreign() == []
+    context.close()
+
+
+@pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)])
+def test_talk_page_screenshots(browser, site, output_dir, width, height):
+    context = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=1)
+    page = context.new_page()
+    page.goto(site + "srecon19apac/implementing-distributed-consensus/")
+    page.wait_for_selector("[data-demo][data-mounted]")
+    page.screenshot(path=str(output_dir / f"talk-{width}.png"), full_page=True)
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"the page scrolls sideways by {overflow}px at {width}px"
+    context.close()
+
+
+def test_search_finds_a_talk(browser, site):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(site)
+    page.keyboard.press("/")
+    page.keyboard.type("STICC")
+    result = page.wait_for_selector(".md-search-result__link", timeout=10_000)
+    assert re.search("mindfulness", result.get_attribute("href"))
+    context.close()
