@@ -8,7 +8,8 @@ milliseconds; events run in ``(time, seq)`` order and all randomness comes from 
 
 One :meth:`Cluster.step` processes one event: a client request reaching an instance,
 a message arriving (or being lost), a round's 500 ms deadline, or the end of a retry
-sleep. Handlers take no simulated time.
+sleep. Handlers take no simulated time. When nothing is pending, a few more steps let
+a quiet second pass before the run counts as done.
 
 Where Skinny's behaviour depends on its runtime (Go's mutex, gRPC), the model makes
 these choices, each noted where it is made:
@@ -34,6 +35,10 @@ from dataclasses import dataclass, field
 
 TIMEOUT_MS = 500.0
 """Peer timeout of the example cluster (``timeout: 500ms`` in doc/examples/skinnyd)."""
+
+QUIET_MS = 1000.0
+IDLE_TICK_MS = 250.0
+"""Once nothing is pending, time still runs for QUIET_MS in IDLE_TICK_MS steps."""
 
 MAX_RETRIES = 3
 """lock.go retries a lost promise round at most three more times."""
@@ -259,13 +264,15 @@ class Cluster:
         self.in_flight: dict[int, Message] = {}
         self.answers: dict[str, str] = {}  # client -> the last answer it got
         self.log: deque[tuple[float, str]] = deque(maxlen=2000)
-        self.events_run = 0
+        self._quiet_until = 0.0
         self._queue: list[tuple[float, int, Event]] = []
         self._seq = 0
 
     # --- the kernel -----------------------------------------------------------------
 
     def _schedule(self, time: float, kind: str, payload: object) -> Event:
+        # Whole microseconds, as Go's timers; it also keeps float sums from drifting.
+        time = round(time, 3)
         event = Event(time, kind, payload)
         self._seq += 1
         heapq.heappush(self._queue, (time, self._seq, event))
@@ -276,32 +283,46 @@ class Cluster:
 
     @property
     def done(self) -> bool:
-        """True when no event is pending (until a client or the reader acts again)."""
+        """True once nothing is pending and a quiet second has passed; a client
+        request or any other action makes the cluster busy again."""
+        return self._next_time() is None
+
+    def _next_time(self) -> float | None:
         while self._queue and self._queue[0][2].cancelled:
             heapq.heappop(self._queue)
-        return not self._queue
-
-    def pending(self) -> int:
-        """How many live events wait in the queue."""
-        return sum(1 for _, _, event in self._queue if not event.cancelled)
+        if self._queue:
+            return self._queue[0][0]
+        if self._quiet_until - self.now > 1e-6:
+            return round(min(self.now + IDLE_TICK_MS, self._quiet_until), 3)
+        return None
 
     def step(self) -> None:
-        """Process the next event; does nothing once :attr:`done`."""
-        while self._queue:
-            time, _, event = heapq.heappop(self._queue)
-            if event.cancelled:
-                continue
-            self.now = time
-            self.events_run += 1
-            handler = getattr(self, "_on_" + event.kind)
-            handler(event.payload)
+        """Process the next event, or let quiet time pass; does nothing once done."""
+        when = self._next_time()
+        if when is None:
             return
+        if not self._queue:
+            # Nothing happens, but simulated time moves on, so that a scenario's later
+            # cues still come due when a run settles sooner than the script expected.
+            self.now = when
+            return
+        _, _, event = heapq.heappop(self._queue)
+        self.now = when
+        handler = getattr(self, "_on_" + event.kind)
+        handler(event.payload)
+        self._busy()
+
+    def _busy(self) -> None:
+        # Rounded like event times, so the idle ticks land on it exactly.
+        self._quiet_until = round(self.now + QUIET_MS, 3)
 
     def run(self, until: float | None = None, max_steps: int = 100_000) -> int:
-        """Step until done (or past simulated time ``until``); returns steps run."""
+        """Step until done (or until the next step would pass simulated time ``until``);
+        returns the number of steps run."""
         steps = 0
-        while not self.done and steps < max_steps:
-            if until is not None and self._queue[0][0] > until:
+        while steps < max_steps:
+            when = self._next_time()
+            if when is None or (until is not None and when > until):
                 break
             self.step()
             steps += 1
@@ -338,7 +359,7 @@ class Cluster:
         return self._side.get(a, 0) != self._side.get(b, 0)
 
     def link_mode(self, a: str, b: str) -> str:
-        """"normal", "slow" or "lossy" for the link between ``a`` and ``b``."""
+        """ "normal", "slow" or "lossy" for the link between ``a`` and ``b``."""
         return self.links.get(link_key(a, b), "normal")
 
     def latency(self, a: str, b: str) -> float:
@@ -358,10 +379,13 @@ class Cluster:
         elif self.partitioned(message.src, message.dst):
             message.fate = "cut"
         # A dropped message vanishes halfway along its link, where the reader sees it go.
-        message.arrives = self.now + (delay if message.fate == "arrive" else delay / 2)
+        message.arrives = round(self.now + (delay if message.fate == "arrive" else delay / 2), 3)
         self._seq += 1
         self.in_flight[self._seq] = message
-        heapq.heappush(self._queue, (message.arrives, self._seq, Event(message.arrives, "deliver", (self._seq, message))))
+        heapq.heappush(
+            self._queue,
+            (message.arrives, self._seq, Event(message.arrives, "deliver", (self._seq, message))),
+        )
 
     # --- client side ----------------------------------------------------------------
 
@@ -464,15 +488,15 @@ class Cluster:
 
     def _handle_promise(self, inst: Instance, message: Message) -> None:
         known_id, known_holder = inst.known()
-        known = f" (knows {known_id}: {known_holder or 'free'})" if known_id else ""
+        known = f"knows {known_id}: {known_holder or 'free'}" if known_id else ""
         before = inst.promised
         ok = inst.promise(message.id)
         if ok:
-            self._note(f"{inst.name} promises {message.id} to {message.src}{known}")
+            detail = f" ({known})" if known else ""
+            self._note(f"{inst.name} promises {message.id} to {message.src}{detail}")
         else:
-            self._note(
-                f"{inst.name} refuses {message.id} to {message.src} (promised {before}){known}"
-            )
+            detail = "; ".join(part for part in (f"promised {before}", known) if part)
+            self._note(f"{inst.name} refuses {message.id} to {message.src} ({detail})")
         # The committed pair rides along whatever the answer.
         self._reply(message, "vote", ok=ok, known_id=known_id, known_holder=known_holder)
 
@@ -538,9 +562,7 @@ class Cluster:
         # Learn from any reply, yes or no, that knows a newer committed pair.
         if message.known_id > inst.id:
             inst.id, inst.holder = message.known_id, message.known_holder
-            self._note(
-                f"{inst.name} learns {inst.id}: {inst.holder or 'free'} from {message.src}"
-            )
+            self._note(f"{inst.name} learns {inst.id}: {inst.holder or 'free'} from {message.src}")
         # Skinny cancels the outstanding calls as soon as either side has a majority.
         if self.is_majority(rnd.yes) or self.is_majority(rnd.no) or not rnd.waiting:
             self._end_promise(inst, rnd)
@@ -611,8 +633,7 @@ class Cluster:
         self._close(rnd)
         # lock.go throws the commit result away; say what it was, since nobody checks.
         self._note(
-            f"{inst.name} ends commit {rnd.id}: stored on {rnd.yes} of {self.size}"
-            " (not checked)"
+            f"{inst.name} ends commit {rnd.id}: stored on {rnd.yes} of {self.size} (not checked)"
         )
         rnd.op.round = None
         self._answer(rnd.op)
@@ -720,6 +741,7 @@ class Cluster:
     def act(self, action: str, arg: str | None) -> None:
         """Apply a reader's action: acquire/release ("instance:client"), stop/restart
         ("instance") or link ("a-b", cycling its mode)."""
+        self._busy()
         if action in ("acquire", "release"):
             instance, _, client = (arg or "london:beaver").partition(":")
             self.request(action, instance, client or CLIENTS[0])

@@ -3,7 +3,7 @@
 The picture is a rough world map with one box per instance (promised, id, holder,
 up or down, busy), the links between them and the messages on the wire. It is
 redrawn every animation frame, so it is plain string building; the parts that do not
-change with the state (map, legend) are built once per cluster size.
+change with the state (map, legend, message tracks) are built once.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from demokit import Frame
 from .core import PARTITIONS, Cluster, Instance, Message, fmt_ms
 
 WIDTH, HEIGHT = 640, 420
-BOX_W, BOX_H = 118, 60
+BOX_W, BOX_H = 128, 60
 
 # Rough places on a 640x420 world map; moved a little so the boxes do not overlap.
 POSITIONS: dict[str, tuple[float, float]] = {
@@ -42,18 +42,18 @@ _CONTINENTS = (
     "506,296 602,286 624,352 584,394 520,372",  # Australia
 )
 
-_static_cache: dict[int, str] = {}
+_background_svg: list[str] = []
+_tracks: dict[tuple[str, str], tuple[float, float, float, float]] = {}
 
 
 def _esc(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _background(size: int) -> str:
-    """Map and legend: the same for every frame of a cluster size."""
-    cached = _static_cache.get(size)
-    if cached is not None:
-        return cached
+def _background() -> str:
+    """Map and legend: the same for every frame, so built once."""
+    if _background_svg:
+        return _background_svg[0]
     parts = [
         f'<polygon points="{points}" fill="currentColor" fill-opacity="0.07"/>'
         for points in _CONTINENTS
@@ -62,15 +62,16 @@ def _background(size: int) -> str:
     x = 12
     for colour, label in legend:
         parts.append(f'<circle cx="{x + 4}" cy="404" r="4" fill="{colour}"/>')
-        parts.append(f'<text x="{x + 12}" y="408" font-size="10" fill="currentColor">{label}</text>')
+        parts.append(
+            f'<text x="{x + 12}" y="408" font-size="10" fill="currentColor">{label}</text>'
+        )
         x += 22 + 6 * len(label)
     parts.append(
         '<text x="628" y="408" font-size="10" text-anchor="end" fill="currentColor"'
         ' fill-opacity="0.8">latencies: our assumption, not Skinny\'s</text>'
     )
-    text = "".join(parts)
-    _static_cache[size] = text
-    return text
+    _background_svg.append("".join(parts))
+    return _background_svg[0]
 
 
 def _edge(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
@@ -83,10 +84,26 @@ def _edge(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]
 
 
 def _segment(src: str, dst: str) -> tuple[float, float, float, float]:
+    """The visible part of the link from ``src`` to ``dst``: box edge to box edge."""
     a, b = POSITIONS[src], POSITIONS[dst]
     x1, y1 = _edge(a, b)
     x2, y2 = _edge(b, a)
     return x1, y1, x2, y2
+
+
+def _track(src: str, dst: str) -> tuple[float, float, float, float]:
+    """Where messages travel: the link minus a margin at each end, so that a label
+    next to a message just sent or about to arrive stays clear of the box text."""
+    key = (src, dst)
+    cached = _tracks.get(key)
+    if cached is None:
+        x1, y1, x2, y2 = _segment(src, dst)
+        dx, dy = x2 - x1, y2 - y1
+        length = (dx * dx + dy * dy) ** 0.5 or 1.0
+        trim = min(24.0, 0.3 * length) / length
+        cached = (x1 + dx * trim, y1 + dy * trim, x2 - dx * trim, y2 - dy * trim)
+        _tracks[key] = cached
+    return cached
 
 
 def _links(sim: Cluster) -> str:
@@ -126,9 +143,12 @@ def _colour(message: Message) -> str:
 
 
 def _messages(sim: Cluster) -> str:
-    parts = []
+    # Messages close together on one link (sent at about the same time) share a dot
+    # and a label; otherwise their labels would print over each other.
+    spots: list[list] = []
+    last: dict[tuple[str, str], list] = {}
     for message in sim.messages():
-        x1, y1, x2, y2 = _segment(message.src, message.dst)
+        x1, y1, x2, y2 = _track(message.src, message.dst)
         span = message.arrives - message.sent
         progress = (sim.now - message.sent) / span if span > 0 else 1.0
         if message.fate != "arrive":
@@ -137,12 +157,25 @@ def _messages(sim: Cluster) -> str:
         dx, dy = x2 - x1, y2 - y1
         length = (dx * dx + dy * dy) ** 0.5 or 1.0
         # Offset to the right of travel so requests and replies on one link do not overlap.
-        ox, oy = -dy / length * 7, dx / length * 7
-        x, y = x1 + dx * progress + ox, y1 + dy * progress + oy
-        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4.5" fill="{_colour(message)}"/>')
+        nx, ny = -dy / length, dx / length
+        x, y = x1 + dx * progress + nx * 7, y1 + dy * progress + ny * 7
+        link = (message.src, message.dst)
+        group = last.get(link)
+        if group is not None and abs(group[0] - x) + abs(group[1] - y) < 14:
+            group[3].append(message.label())
+            continue
+        group = [x, y, (nx, ny, _colour(message)), [message.label()]]
+        last[link] = group
+        spots.append(group)
+    parts = []
+    for x, y, (nx, ny, colour), labels in spots:
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4.5" fill="{colour}"/>')
+        # The label sits on the far side of the dot from the link.
+        anchor = "start" if nx > 0.3 else ("end" if nx < -0.3 else "middle")
+        lx, ly = x + nx * 9, y + ny * 9 + (7 if ny > 0.3 else (0 if ny < -0.3 else 3))
         parts.append(
-            f'<text x="{x + 7:.1f}" y="{y + 3:.1f}" font-size="9" fill="currentColor">'
-            f"{_esc(message.label())}</text>"
+            f'<text x="{lx:.1f}" y="{ly:.1f}" font-size="9" text-anchor="{anchor}" '
+            f'fill="currentColor">{_esc(" + ".join(labels))}</text>'
         )
     return "".join(parts)
 
@@ -151,16 +184,15 @@ def _tag(sim: Cluster, inst: Instance) -> tuple[str, str]:
     """A short line about what the instance is doing, and its colour."""
     if not inst.up:
         return "down", RED
-    waiting = len(inst.waiting)
-    queue = f" +{waiting} waiting" if waiting else ""
     op = inst.owner
-    if op is not None:
-        phase = "votes" if op.state == "proposing" else "commit"
-        return f"{op.kind} {op.client}: {phase}{queue}", AMBER if phase == "commit" else BLUE
+    if op is not None and op.round is not None:
+        if op.state == "proposing":
+            return f"votes on {op.round.id} · {op.client}", BLUE
+        return f"commits {op.round.id} · {op.client}", AMBER
     for other in sim.operations():
         if other.instance == inst.name and other.state == "sleeping":
-            return f"sleeps, retry {other.retries}{queue}", GREY
-    return ("idle" + queue), "currentColor"
+            return f"sleeps · retry {other.retries}", GREY
+    return "idle", GREY
 
 
 def _boxes(sim: Cluster) -> str:
@@ -174,6 +206,12 @@ def _boxes(sim: Cluster) -> str:
         dim = ' fill-opacity="0.55"' if not inst.up else ""
         width = "2" if inst.owner is not None else "1.2"
         holder = _esc(inst.holder) if inst.holder else "free"
+        queue = (
+            f'<text x="{x + BOX_W - 7:.0f}" y="{y + 28:.0f}" font-size="9" text-anchor="end" '
+            f'fill="currentColor">{len(inst.waiting)} waiting</text>'
+            if inst.waiting
+            else ""
+        )
         parts.append(
             f'<rect x="{x:.0f}" y="{y:.0f}" width="{BOX_W}" height="{BOX_H}" rx="6" '
             f'fill="none" stroke="{stroke}" stroke-width="{width}"{dash}/>'
@@ -182,10 +220,11 @@ def _boxes(sim: Cluster) -> str:
             f'<text x="{x + BOX_W - 7:.0f}" y="{y + 14:.0f}" font-size="10" text-anchor="end" '
             f'fill="currentColor" fill-opacity="0.7">+{inst.increment}</text>'
             f'<text x="{x + 7:.0f}" y="{y + 28:.0f}" font-size="11" fill="currentColor"{dim}>'
-            f"promised {inst.promised}</text>"
+            f"promised {inst.promised}</text>{queue}"
             f'<text x="{x + 7:.0f}" y="{y + 41:.0f}" font-size="11" fill="currentColor"{dim}>'
             f"id {inst.id} · {holder}</text>"
-            f'<text x="{x + 7:.0f}" y="{y + 54:.0f}" font-size="10" fill="{colour}">'
+            f'<circle cx="{x + 11:.0f}" cy="{y + 50.5:.1f}" r="3.5" fill="{colour}"/>'
+            f'<text x="{x + 19:.0f}" y="{y + 54:.0f}" font-size="10" fill="currentColor">'
             f"{_esc(tag)}</text>"
         )
     return "".join(parts)
@@ -210,11 +249,11 @@ def _status(sim: Cluster) -> str:
     up = [inst for inst in sim.instances.values() if inst.up]
     pairs = {(inst.id, inst.holder) for inst in up}
     if len(pairs) == 1:
-        (cid, holder), = pairs
+        ((cid, holder),) = pairs
         agreed = f"all running instances agree: id {cid}, holder {holder or 'none'}"
     else:
         agreed = "running instances disagree about the holder"
-    quiet = "quiet" if sim.done else "messages still on the wire"
+    quiet = "messages still on the wire" if sim.in_flight else "quiet"
     return f"t = {fmt_ms(sim.now)} ms · {quiet}; {agreed}"
 
 
@@ -225,7 +264,7 @@ def render(sim: Cluster) -> Frame:
         'font-family="system-ui, sans-serif">'
         f"<title>Skinny cluster of {sim.size} at {fmt_ms(sim.now)} ms: "
         f"{len(sim.in_flight)} messages in flight</title>"
-        f"{_background(sim.size)}"
+        f"{_background()}"
         f'<text x="12" y="20" font-size="13" fill="currentColor">t = {fmt_ms(sim.now)} ms</text>'
         f"{_links(sim)}{_boxes(sim)}{_messages(sim)}</svg>"
     )
