@@ -69,7 +69,7 @@ def psi_period_ns(hz: int = 1000) -> int:
     if hz <= 0 or USEC_PER_SEC % hz:
         # Other HZ values go through a multiply-and-shift in jiffies_to_usecs that
         # this module does not reproduce.
-        raise ValueError(f"HZ={hz} is not modelled; use a divisor of 1000000 such as 100, 250 or 1000")
+        raise ValueError(f"HZ={hz} is not modelled; use a divisor of 1000000 (100, 250, 1000)")
     return (2 * hz + 1) * (USEC_PER_SEC // hz) * NSEC_PER_USEC
 
 
@@ -146,7 +146,8 @@ def load_frac(x: int) -> int:
 
 def format_avg(x: int) -> str:
     """A fixed-point average as /proc/pressure shows it, e.g. ``"9.05"``."""
-    return "%d.%02d" % (load_int(x), load_frac(x))
+    # psi_show prints "%lu.%02lu" of LOAD_INT and LOAD_FRAC.
+    return f"{load_int(x)}.{load_frac(x):02d}"
 
 
 class StallAverages:
@@ -189,7 +190,8 @@ class StallAverages:
         return self.avg[window] / FIXED_1
 
     def line(self, name: str) -> str:
-        """The line psi_show prints, e.g. ``some avg10=9.05 avg60=1.63 avg300=0.34 total=1000000``."""
+        """The line psi_show prints for this state, named ``name`` ("some" or "full"),
+        e.g. ``some avg10=9.05 avg60=1.63 avg300=0.34 total=2000000``."""
         a10, a60, a300 = (format_avg(x) for x in self.avg)
         return f"{name} avg10={a10} avg60={a60} avg300={a300} total={self.total_us}"
 
