@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 __all__ = [
     "Action",
@@ -70,7 +71,9 @@ class IntParam:
     def __post_init__(self) -> None:
         _check_id("parameter", self.name)
         if not (self.min <= self.default <= self.max) or self.step <= 0:
-            raise ValueError(f"parameter {self.name}: default {self.default} is outside {self.min}..{self.max}")
+            raise ValueError(
+                f"parameter {self.name}: default {self.default} is outside {self.min}..{self.max}"
+            )
 
     def allowed(self) -> str:
         return f"an integer from {self.min} to {self.max}"
@@ -87,8 +90,17 @@ class IntParam:
         return int(number)
 
     def describe(self) -> dict:
-        return {"kind": self.kind, "name": self.name, "label": self.label, "default": self.default,
-                "min": self.min, "max": self.max, "step": self.step, "unit": self.unit, "live": self.live}
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "label": self.label,
+            "default": self.default,
+            "min": self.min,
+            "max": self.max,
+            "step": self.step,
+            "unit": self.unit,
+            "live": self.live,
+        }
 
 
 @dataclass(frozen=True)
@@ -108,7 +120,9 @@ class FloatParam:
     def __post_init__(self) -> None:
         _check_id("parameter", self.name)
         if not (self.min <= self.default <= self.max) or self.step <= 0:
-            raise ValueError(f"parameter {self.name}: default {self.default} is outside {self.min}..{self.max}")
+            raise ValueError(
+                f"parameter {self.name}: default {self.default} is outside {self.min}..{self.max}"
+            )
 
     def allowed(self) -> str:
         return f"a number from {self.min:g} to {self.max:g}"
@@ -125,8 +139,17 @@ class FloatParam:
         return number
 
     def describe(self) -> dict:
-        return {"kind": self.kind, "name": self.name, "label": self.label, "default": self.default,
-                "min": self.min, "max": self.max, "step": self.step, "unit": self.unit, "live": self.live}
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "label": self.label,
+            "default": self.default,
+            "min": self.min,
+            "max": self.max,
+            "step": self.step,
+            "unit": self.unit,
+            "live": self.live,
+        }
 
 
 @dataclass(frozen=True)
@@ -155,8 +178,13 @@ class BoolParam:
         raise ValueError(f"{self.name}: {value!r} is not {self.allowed()}")
 
     def describe(self) -> dict:
-        return {"kind": self.kind, "name": self.name, "label": self.label, "default": self.default,
-                "live": self.live}
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "label": self.label,
+            "default": self.default,
+            "live": self.live,
+        }
 
 
 @dataclass(frozen=True)
@@ -173,7 +201,9 @@ class ChoiceParam:
     def __post_init__(self) -> None:
         _check_id("parameter", self.name)
         if self.default not in self.values():
-            raise ValueError(f"parameter {self.name}: default {self.default!r} is not one of its choices")
+            raise ValueError(
+                f"parameter {self.name}: default {self.default!r} is not one of its choices"
+            )
 
     def values(self) -> list[str]:
         return [value for value, _ in self.choices]
@@ -187,8 +217,14 @@ class ChoiceParam:
         return value
 
     def describe(self) -> dict:
-        return {"kind": self.kind, "name": self.name, "label": self.label, "default": self.default,
-                "choices": [list(c) for c in self.choices], "live": self.live}
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "label": self.label,
+            "default": self.default,
+            "choices": [list(c) for c in self.choices],
+            "live": self.live,
+        }
 
 
 Param = IntParam | FloatParam | BoolParam | ChoiceParam
@@ -241,7 +277,9 @@ class Scenario:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _SLUG.match(self.name):
-            raise ValueError(f"scenario {self.name!r} is not a valid name; use lower case letters, digits and -")
+            raise ValueError(
+                f"scenario {self.name!r} is not a valid name; use lower case letters, digits and -"
+            )
 
 
 @dataclass(frozen=True)
@@ -291,7 +329,11 @@ class Demo:
         _check_id("demo", self.name)
         if not self.scenarios:
             raise ValueError(f"demo {self.name}: declare at least one scenario")
-        for kind, items in (("parameter", self.params), ("action", self.actions), ("scenario", self.scenarios)):
+        for kind, items in (
+            ("parameter", self.params),
+            ("action", self.actions),
+            ("scenario", self.scenarios),
+        ):
             names = [item.name for item in items]
             for name in names:
                 if names.count(name) > 1:
@@ -301,7 +343,9 @@ class Demo:
             self.resolve(scenario.params)
             for cue in scenario.script:
                 if cue.action not in actions:
-                    raise ValueError(f"demo {self.name}: scenario {scenario.name} cues unknown action {cue.action!r}")
+                    raise ValueError(
+                        f"demo {self.name}: scenario {scenario.name} cues unknown action {cue.action!r}"
+                    )
 
     @property
     def default_scenario(self) -> Scenario:
@@ -311,7 +355,9 @@ class Demo:
         for param in self.params:
             if param.name == name:
                 return param
-        raise ValueError(f"unknown parameter {name!r}; allowed: {', '.join(p.name for p in self.params) or 'none'}")
+        raise ValueError(
+            f"unknown parameter {name!r}; allowed: {', '.join(p.name for p in self.params) or 'none'}"
+        )
 
     def scenario(self, name: str | None) -> Scenario:
         if name is None:
@@ -319,7 +365,9 @@ class Demo:
         for scenario in self.scenarios:
             if scenario.name == name:
                 return scenario
-        raise ValueError(f"unknown scenario {name!r}; allowed: {', '.join(s.name for s in self.scenarios)}")
+        raise ValueError(
+            f"unknown scenario {name!r}; allowed: {', '.join(s.name for s in self.scenarios)}"
+        )
 
     def resolve(self, overrides: dict) -> dict:
         """Defaults overlaid with ``overrides``, each checked; raises ValueError."""
@@ -341,7 +389,12 @@ class Demo:
             "params": [param.describe() for param in self.params],
             "actions": [action.describe() for action in self.actions],
             "scenarios": [
-                {"name": s.name, "title": s.title, "caption": s.caption, "params": self.resolve(s.params)}
+                {
+                    "name": s.name,
+                    "title": s.title,
+                    "caption": s.caption,
+                    "params": self.resolve(s.params),
+                }
                 for s in self.scenarios
             ],
         }
@@ -362,8 +415,13 @@ class Runner:
     The build uses it for previews, the worker for live runs, tests for both.
     """
 
-    def __init__(self, demo: Demo, scenario: str | None = None, params: dict | None = None,
-                 seed: int | None = None) -> None:
+    def __init__(
+        self,
+        demo: Demo,
+        scenario: str | None = None,
+        params: dict | None = None,
+        seed: int | None = None,
+    ) -> None:
         self.demo = demo
         self.scenario = demo.scenario(scenario)
         self.params = demo.resolve({**self.scenario.params, **(params or {})})
@@ -412,7 +470,9 @@ class Runner:
         svg = frame.svg if len(frame.svg) <= MAX_SVG_CHARS else ""
         status = _clip(frame.status, MAX_STATUS_CHARS)
         if not svg:
-            status = _clip(f"frame too large ({len(frame.svg)} characters); not drawn", MAX_STATUS_CHARS)
+            status = _clip(
+                f"frame too large ({len(frame.svg)} characters); not drawn", MAX_STATUS_CHARS
+            )
         return {
             "svg": svg,
             "status": status,

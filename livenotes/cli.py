@@ -22,7 +22,10 @@ def check(root: Path) -> int:
     """Check every note and demo reference; print one line per problem."""
     docs = root / "docs"
     if not docs.is_dir():
-        print(f"{root}: no docs/ folder here; run from the project root or pass --root", file=sys.stderr)
+        print(
+            f"{root}: no docs/ folder here; run from the project root or pass --root",
+            file=sys.stderr,
+        )
         return 2
     index, problems = scan(docs, root / "demos")
     for problem in sorted(problems):
@@ -30,8 +33,10 @@ def check(root: Path) -> int:
     if problems:
         print(f"{len(problems)} problem(s) found", file=sys.stderr)
         return 1
-    print(f"ok: {len(index.talks)} talk(s) in {len(index.events)} event(s), "
-          f"{sum(1 for p in index.demos.values() if p.demo)} demo(s)")
+    print(
+        f"ok: {len(index.talks)} talk(s) in {len(index.events)} event(s), "
+        f"{sum(1 for p in index.demos.values() if p.demo)} demo(s)"
+    )
     return 0
 
 
@@ -52,15 +57,19 @@ def _speaker(text: str) -> dict:
     return speaker
 
 
-def new_talk(root: Path, event: str, title: str, speakers: list[str], date: str | None,
-             slug: str | None) -> int:
+def new_talk(
+    root: Path, event: str, title: str, speakers: list[str], date: str | None, slug: str | None
+) -> int:
     """Write a valid talk note with a unique slug; never overwrite a file."""
     docs = root / "docs"
     index, problems = scan(docs, root / "demos")
     if event not in index.events:
         known = ", ".join(sorted(index.events)) or "none"
-        print(f"new-talk: no event {event!r}; known events: {known} "
-              f"(an event is a folder docs/<event>/ with an index.md)", file=sys.stderr)
+        print(
+            f"new-talk: no event {event!r}; known events: {known} "
+            f"(an event is a folder docs/<event>/ with an index.md)",
+            file=sys.stderr,
+        )
         return 2
     try:
         people = [_speaker(s) for s in speakers]
@@ -71,21 +80,35 @@ def new_talk(root: Path, event: str, title: str, speakers: list[str], date: str 
     base = slug or slugify(title)
     taken = {talk.slug for talk in index.talks.values()} | {p.stem for p in docs.rglob("*.md")}
     if slug and (slug in taken or not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", slug)):
-        print(f"new-talk: slug {slug!r} is taken or not lower-case words joined by '-'", file=sys.stderr)
+        print(
+            f"new-talk: slug {slug!r} is taken or not lower-case words joined by '-'",
+            file=sys.stderr,
+        )
         return 2
     candidate, n = base, 2
     while candidate in taken:
         candidate, n = f"{base}-{n}", n + 1
     path = docs / event / f"{candidate}.md"
     if path.exists():
-        print(f"new-talk: {path.relative_to(root)} already exists; not overwriting", file=sys.stderr)
+        print(
+            f"new-talk: {path.relative_to(root)} already exists; not overwriting", file=sys.stderr
+        )
         return 2
     order = max((t.order for t in index.event_talks(event)), default=0) + 1
-    meta = {"title": title, "speakers": people, "event": event, "date": day, "order": order,
-            "summary": "TODO: one or two sentences on what the talk is about.", "tags": []}
+    meta = {
+        "title": title,
+        "speakers": people,
+        "event": event,
+        "date": day,
+        "order": order,
+        "summary": "TODO: one or two sentences on what the talk is about.",
+        "tags": [],
+    }
     front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, default_flow_style=False)
-    body = ("TODO: a one-paragraph summary of the talk, in your own words.\n\n"
-            "## Key ideas\n\n- TODO\n\n## Takeaways\n\n- TODO\n")
+    body = (
+        "TODO: a one-paragraph summary of the talk, in your own words.\n\n"
+        "## Key ideas\n\n- TODO\n\n## Takeaways\n\n- TODO\n"
+    )
     with path.open("x", encoding="utf-8") as out:
         out.write(f"---\n{front}---\n\n{body}")
     print(path.relative_to(root))
@@ -96,12 +119,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="livenotes", description=__doc__)
     parser.add_argument("--root", help="project folder (default: the current folder)")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("check", help="check every note's front matter and demo blocks; builds nothing")
+    commands.add_parser(
+        "check", help="check every note's front matter and demo blocks; builds nothing"
+    )
     talk = commands.add_parser("new-talk", help="write a new talk note from a template")
     talk.add_argument("--event", required=True, help="the event's folder name, e.g. srecon19apac")
     talk.add_argument("--title", required=True)
-    talk.add_argument("--speaker", action="append", required=True,
-                      help="'Name (Affiliation)'; repeat for several speakers")
+    talk.add_argument(
+        "--speaker",
+        action="append",
+        required=True,
+        help="'Name (Affiliation)'; repeat for several speakers",
+    )
     talk.add_argument("--date", help="YYYY-MM-DD (default: the event's date)")
     talk.add_argument("--slug", help="file name without .md (default: from the title)")
     args = parser.parse_args(argv)

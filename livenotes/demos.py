@@ -56,7 +56,9 @@ def discover(demos_dir: Path) -> dict[str, DemoPackage]:
             if not isinstance(declared, demokit.Demo):
                 package.error = "defines no DEMO; add DEMO = demokit.Demo(...) to __init__.py"
             elif declared.name != name:
-                package.error = f"DEMO.name is {declared.name!r}; it must be the folder name {name!r}"
+                package.error = (
+                    f"DEMO.name is {declared.name!r}; it must be the folder name {name!r}"
+                )
             else:
                 package.demo = declared
         except Exception as error:  # a contributor's demo may raise anything on import
@@ -124,8 +126,7 @@ def find_embeds(path: str, body: str, body_line: int) -> tuple[list[Embed], list
             index += 1
             continue
         fence = match["fence"]
-        close = next((j for j in range(index + 1, len(lines))
-                      if lines[j].strip() == fence), None)
+        close = next((j for j in range(index + 1, len(lines)) if lines[j].strip() == fence), None)
         line = body_line + index
         if close is None:
             problems.append(Problem(path, line, f"demo block is not closed; end it with {fence}"))
@@ -146,17 +147,27 @@ def _parse_embed(embed: Embed, text: str) -> list[Problem]:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        return [problem(mark.line + 1 if mark else 0, f"not valid YAML ({getattr(error, 'problem', error)})")]
+        return [
+            problem(
+                mark.line + 1 if mark else 0, f"not valid YAML ({getattr(error, 'problem', error)})"
+            )
+        ]
     if not isinstance(data, dict):
-        return [problem(0, "write 'name: <demo>' and optional scenario, params, seed, height lines")]
+        return [
+            problem(0, "write 'name: <demo>' and optional scenario, params, seed, height lines")
+        ]
     lines = {key.value: key.start_mark.line + 1 for key, _ in node.value}
     problems = []
     for key in data:
         if key not in EMBED_KEYS:
-            problems.append(problem(lines[key], f"unknown key {key!r}; allowed: {', '.join(EMBED_KEYS)}"))
+            problems.append(
+                problem(lines[key], f"unknown key {key!r}; allowed: {', '.join(EMBED_KEYS)}")
+            )
     name = data.get("name")
     if not isinstance(name, str) or not name:
-        problems.append(problem(lines.get("name", 0), "missing 'name: <demo>', the demo package to embed"))
+        problems.append(
+            problem(lines.get("name", 0), "missing 'name: <demo>', the demo package to embed")
+        )
     else:
         embed.name = name
     scenario = data.get("scenario")
@@ -175,14 +186,20 @@ def _parse_embed(embed: Embed, text: str) -> list[Problem]:
         if isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed < 2**32:
             embed.seed = seed
         else:
-            problems.append(problem(lines["seed"], f"seed {seed!r} is not a whole number from 0 to 4294967295"))
+            problems.append(
+                problem(lines["seed"], f"seed {seed!r} is not a whole number from 0 to 4294967295")
+            )
     height = data.get("height")
     if height is not None:
         low, high = HEIGHT_RANGE
         if isinstance(height, int) and not isinstance(height, bool) and low <= height <= high:
             embed.height = height
         else:
-            problems.append(problem(lines["height"], f"height {height!r} is not a pixel height from {low} to {high}"))
+            problems.append(
+                problem(
+                    lines["height"], f"height {height!r} is not a pixel height from {low} to {high}"
+                )
+            )
     embed.key_lines = lines
     return problems
 
@@ -245,7 +262,9 @@ def preview(demo: demokit.Demo, embed: Embed) -> tuple[dict[str, Any] | None, Pr
             runner.step(runner.scenario.preview_steps)
             return runner.snapshot(), None
     except _Stuck:
-        message = f"the preview of {demo.name!r} ran longer than {PREVIEW_SECONDS} s; does a step loop?"
+        message = (
+            f"the preview of {demo.name!r} ran longer than {PREVIEW_SECONDS} s; does a step loop?"
+        )
     except Exception as error:
         message = f"the preview of {demo.name!r} raised {type(error).__name__}: {error}"
     finally:
@@ -290,10 +309,14 @@ def build_wheel(distribution: str, files: list[tuple[str, bytes]], out_dir: Path
     with WheelFile(partial, "w") as wheel:
         for name, data in files:
             wheel.writestr(name, data)
-        wheel.writestr(f"{stem}.dist-info/METADATA",
-                       f"Metadata-Version: 2.1\nName: {distribution}\nVersion: {version}\n")
-        wheel.writestr(f"{stem}.dist-info/WHEEL",
-                       "Wheel-Version: 1.0\nGenerator: livenotes\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        wheel.writestr(
+            f"{stem}.dist-info/METADATA",
+            f"Metadata-Version: 2.1\nName: {distribution}\nVersion: {version}\n",
+        )
+        wheel.writestr(
+            f"{stem}.dist-info/WHEEL",
+            "Wheel-Version: 1.0\nGenerator: livenotes\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        )
     partial.replace(path)
     scratch.rmdir()
     return path
@@ -301,10 +324,13 @@ def build_wheel(distribution: str, files: list[tuple[str, bytes]], out_dir: Path
 
 def kit_wheel(out_dir: Path) -> Path:
     """The shared demo kit as a wheel."""
-    return build_wheel("livenotes_demokit", _sources(Path(demokit.__file__).parent, "demokit"), out_dir)
+    return build_wheel(
+        "livenotes_demokit", _sources(Path(demokit.__file__).parent, "demokit"), out_dir
+    )
 
 
 def demo_wheel(package: DemoPackage, out_dir: Path) -> Path:
     """One demo package as a wheel installing ``demos/<name>/``."""
-    return build_wheel(f"livenotes_demo_{package.name}", _sources(package.folder, f"demos/{package.name}"),
-                       out_dir)
+    return build_wheel(
+        f"livenotes_demo_{package.name}", _sources(package.folder, f"demos/{package.name}"), out_dir
+    )

@@ -139,8 +139,10 @@ def _show(value: Any) -> str:
         return repr(value)
     if value is None:
         return "an empty value"
-    return f"{type(value).__name__} {value!r}" if not isinstance(value, (dict, list)) else (
-        "a mapping" if isinstance(value, dict) else "a list"
+    return (
+        f"{type(value).__name__} {value!r}"
+        if not isinstance(value, (dict, list))
+        else ("a mapping" if isinstance(value, dict) else "a list")
     )
 
 
@@ -178,30 +180,57 @@ def _run(field_: Field, source: Source, key: tuple, value: Any) -> list[Problem]
 def _speakers(source: Source, key: tuple, value: Any) -> list[Problem]:
     where = source.line(*key)
     if not isinstance(value, list) or not value:
-        return [Problem(source.path, where,
-                        "speakers: expected a list of speakers, each with a name and an optional affiliation")]
+        return [
+            Problem(
+                source.path,
+                where,
+                "speakers: expected a list of speakers, each with a name and an optional affiliation",
+            )
+        ]
     problems = []
     for position, speaker in enumerate(value):
         item = (*key, position)
         if isinstance(speaker, str):
-            problems.append(Problem(source.path, source.line(*item),
-                                    f"speakers: {speaker!r} must be a mapping; use '- name: {speaker}' "
-                                    "with an optional 'affiliation:'"))
+            problems.append(
+                Problem(
+                    source.path,
+                    source.line(*item),
+                    f"speakers: {speaker!r} must be a mapping; use '- name: {speaker}' "
+                    "with an optional 'affiliation:'",
+                )
+            )
             continue
         if not isinstance(speaker, dict):
-            problems.append(Problem(source.path, source.line(*item),
-                                    "speakers: each speaker must be a mapping with name and optional affiliation"))
+            problems.append(
+                Problem(
+                    source.path,
+                    source.line(*item),
+                    "speakers: each speaker must be a mapping with name and optional affiliation",
+                )
+            )
             continue
         for sub in speaker:
             if sub not in ("name", "affiliation"):
-                problems.append(Problem(source.path, source.line(*item, sub),
-                                        f"speakers: unknown key {sub!r}; allowed: name, affiliation"))
+                problems.append(
+                    Problem(
+                        source.path,
+                        source.line(*item, sub),
+                        f"speakers: unknown key {sub!r}; allowed: name, affiliation",
+                    )
+                )
         if "name" not in speaker:
-            problems.append(Problem(source.path, source.line(*item),
-                                    "speakers: a speaker has no name; add 'name: <full name>'"))
+            problems.append(
+                Problem(
+                    source.path,
+                    source.line(*item),
+                    "speakers: a speaker has no name; add 'name: <full name>'",
+                )
+            )
         for sub in ("name", "affiliation"):
             if sub in speaker and (message := _text(speaker[sub])):
-                problems.append(Problem(source.path, source.line(*item, sub), f"speakers: {sub}: {message}"))
+                problems.append(
+                    Problem(source.path, source.line(*item, sub), f"speakers: {sub}: {message}")
+                )
     return problems
 
 
@@ -212,17 +241,32 @@ EVENT_LINK_KINDS = ("program", "notes")
 def _links(kinds: tuple[str, ...]) -> Callable[[Source, tuple, Any], list[Problem]]:
     def check(source: Source, key: tuple, value: Any) -> list[Problem]:
         if not isinstance(value, dict):
-            return [Problem(source.path, source.line(*key),
-                            f"links: expected a mapping of link kind to URL; kinds: {', '.join(kinds)}")]
+            return [
+                Problem(
+                    source.path,
+                    source.line(*key),
+                    f"links: expected a mapping of link kind to URL; kinds: {', '.join(kinds)}",
+                )
+            ]
         problems = []
         for kind, url in value.items():
             where = source.line(*key, kind)
             if kind not in kinds:
-                problems.append(Problem(source.path, where,
-                                        f"links: unknown link kind {kind!r}; allowed: {', '.join(kinds)}"))
+                problems.append(
+                    Problem(
+                        source.path,
+                        where,
+                        f"links: unknown link kind {kind!r}; allowed: {', '.join(kinds)}",
+                    )
+                )
             elif not isinstance(url, str) or not URL.match(url):
-                problems.append(Problem(source.path, where,
-                                        f"links: {kind}: {_show(url)} is not a URL; use https://..."))
+                problems.append(
+                    Problem(
+                        source.path,
+                        where,
+                        f"links: {kind}: {_show(url)} is not a URL; use https://...",
+                    )
+                )
         return problems
 
     return check
@@ -230,25 +274,47 @@ def _links(kinds: tuple[str, ...]) -> Callable[[Source, tuple, Any], list[Proble
 
 def _tags(source: Source, key: tuple, value: Any) -> list[Problem]:
     if not isinstance(value, list):
-        return [Problem(source.path, source.line(*key),
-                        "tags: expected a list, e.g. [reliability, linux]")]
+        return [
+            Problem(
+                source.path, source.line(*key), "tags: expected a list, e.g. [reliability, linux]"
+            )
+        ]
     problems = []
     for position, tag in enumerate(value):
         if not isinstance(tag, str) or not TAG.match(tag):
-            problems.append(Problem(source.path, source.line(*key, position),
-                                    f"tags: {_show(tag)} is not a tag; use lower-case words joined by '-'"))
+            problems.append(
+                Problem(
+                    source.path,
+                    source.line(*key, position),
+                    f"tags: {_show(tag)} is not a tag; use lower-case words joined by '-'",
+                )
+            )
         elif value.index(tag) != position:
-            problems.append(Problem(source.path, source.line(*key, position),
-                                    f"tags: {tag!r} is listed twice; list each tag once"))
+            problems.append(
+                Problem(
+                    source.path,
+                    source.line(*key, position),
+                    f"tags: {tag!r} is listed twice; list each tag once",
+                )
+            )
     return problems
 
 
 def _demos(source: Source, key: tuple, value: Any) -> list[Problem]:
     if not isinstance(value, list):
-        return [Problem(source.path, source.line(*key), "demos: expected a list of demo names, e.g. [skinny]")]
+        return [
+            Problem(
+                source.path,
+                source.line(*key),
+                "demos: expected a list of demo names, e.g. [skinny]",
+            )
+        ]
     return [
-        Problem(source.path, source.line(*key, position),
-                f"demos: {_show(name)} is not a demo name; use the name of a package under demos/")
+        Problem(
+            source.path,
+            source.line(*key, position),
+            f"demos: {_show(name)} is not a demo name; use the name of a package under demos/",
+        )
         for position, name in enumerate(value)
         if not isinstance(name, str) or not DEMO_NAME.match(name)
     ]
@@ -256,23 +322,42 @@ def _demos(source: Source, key: tuple, value: Any) -> list[Problem]:
 
 TALK_FIELDS: dict[str, Field] = {
     "title": Field(True, "string", "The talk's title as the program gives it.", simple=_text),
-    "speakers": Field(True, "list", "Each speaker: `name` (required) and `affiliation` (optional).",
-                      check=_speakers),
-    "event": Field(True, "string", "The event's folder name under `docs/`, e.g. `srecon19apac`.",
-                   simple=_text),
+    "speakers": Field(
+        True,
+        "list",
+        "Each speaker: `name` (required) and `affiliation` (optional).",
+        check=_speakers,
+    ),
+    "event": Field(
+        True, "string", "The event's folder name under `docs/`, e.g. `srecon19apac`.", simple=_text
+    ),
     "date": Field(True, "date", "The day of the talk, `YYYY-MM-DD`.", simple=_date),
-    "order": Field(True, "integer", "Position in the event's list of talks, from 1; unique per event.",
-                   simple=_order),
+    "order": Field(
+        True,
+        "integer",
+        "Position in the event's list of talks, from 1; unique per event.",
+        simple=_order,
+    ),
     "track": Field(False, "string", "The program's track, if it had one.", simple=_text),
-    "summary": Field(False, "string",
-                     "One or two sentences; the page's description for search engines and sharing "
-                     "(default: the note's first paragraph).", simple=_text),
-    "links": Field(False, "mapping",
-                   "URLs by kind: " + ", ".join(f"`{k}`" for k in LINK_KINDS) + ".",
-                   check=_links(LINK_KINDS)),
-    "tags": Field(False, "list", "Lower-case, hyphenated topics, e.g. `[linux, memory]`.", check=_tags),
-    "demos": Field(False, "list", "Names of demo packages under `demos/` that the note embeds.",
-                   check=_demos),
+    "summary": Field(
+        False,
+        "string",
+        "One or two sentences; the page's description for search engines and sharing "
+        "(default: the note's first paragraph).",
+        simple=_text,
+    ),
+    "links": Field(
+        False,
+        "mapping",
+        "URLs by kind: " + ", ".join(f"`{k}`" for k in LINK_KINDS) + ".",
+        check=_links(LINK_KINDS),
+    ),
+    "tags": Field(
+        False, "list", "Lower-case, hyphenated topics, e.g. `[linux, memory]`.", check=_tags
+    ),
+    "demos": Field(
+        False, "list", "Names of demo packages under `demos/` that the note embeds.", check=_demos
+    ),
 }
 
 EVENT_FIELDS: dict[str, Field] = {
@@ -281,18 +366,27 @@ EVENT_FIELDS: dict[str, Field] = {
     "date": Field(True, "date", "The day the page covers, `YYYY-MM-DD`.", simple=_date),
     "location": Field(False, "string", "Venue and city.", simple=_text),
     "summary": Field(False, "string", "One or two sentences describing the page.", simple=_text),
-    "links": Field(False, "mapping",
-                   "URLs by kind: " + ", ".join(f"`{k}`" for k in EVENT_LINK_KINDS) + ".",
-                   check=_links(EVENT_LINK_KINDS)),
+    "links": Field(
+        False,
+        "mapping",
+        "URLs by kind: " + ", ".join(f"`{k}`" for k in EVENT_LINK_KINDS) + ".",
+        check=_links(EVENT_LINK_KINDS),
+    ),
 }
 
 PAGE_FIELDS: dict[str, Field] = {
     "title": Field(True, "string", "The page title.", simple=_text),
     "summary": Field(False, "string", "One or two sentences describing the page.", simple=_text),
-    "demos": Field(False, "list", "Names of demo packages under `demos/` that the page embeds.",
-                   check=_demos),
-    "hide": Field(False, "list", "Material's `hide` (navigation, toc, footer).", check=None,
-                  simple=lambda v: None if isinstance(v, list) else "expected a list"),
+    "demos": Field(
+        False, "list", "Names of demo packages under `demos/` that the page embeds.", check=_demos
+    ),
+    "hide": Field(
+        False,
+        "list",
+        "Material's `hide` (navigation, toc, footer).",
+        check=None,
+        simple=lambda v: None if isinstance(v, list) else "expected a list",
+    ),
 }
 
 
@@ -302,13 +396,21 @@ def check_fields(source: Source, fields: dict[str, Field], what: str) -> list[Pr
     allowed = ", ".join(fields)
     for key in source.meta:
         if key not in fields:
-            problems.append(Problem(source.path, source.line(key),
-                                    f"unknown key {key!r} in a {what}; allowed: {allowed}"))
+            problems.append(
+                Problem(
+                    source.path,
+                    source.line(key),
+                    f"unknown key {key!r} in a {what}; allowed: {allowed}",
+                )
+            )
     for name, field_ in fields.items():
         if name not in source.meta:
             if field_.required:
-                problems.append(Problem(source.path, 1,
-                                        f"missing required key {name!r} in a {what}; {field_.doc}"))
+                problems.append(
+                    Problem(
+                        source.path, 1, f"missing required key {name!r} in a {what}; {field_.doc}"
+                    )
+                )
             continue
         problems.extend(_run(field_, source, (name,), source.meta[name]))
     return problems

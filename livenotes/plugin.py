@@ -137,12 +137,21 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
         embeds = self.index.embeds.get(src_uri)
         if embeds:
             output = _EMBED_RE.sub(
-                lambda m: self._render_embed(embeds[int(m.group(1))], int(m.group(1)), page, config), output
+                lambda m: self._render_embed(
+                    embeds[int(m.group(1))], int(m.group(1)), page, config
+                ),
+                output,
             )
         event_id = src_uri.split("/")[0]
-        if src_uri.endswith("/index.md") and event_id in self.index.events and TALKS_MARKER in output:
+        if (
+            src_uri.endswith("/index.md")
+            and event_id in self.index.events
+            and TALKS_MARKER in output
+        ):
             listing = self.env.get_template("partials/event-talks.html").render(
-                event=self.index.events[event_id], livenotes=self.index, **_url_context(page, config)
+                event=self.index.events[event_id],
+                livenotes=self.index,
+                **_url_context(page, config),
             )
             output = _TALKS_RE.sub(lambda _: listing, output, count=1)
         return output
@@ -218,7 +227,9 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
                 files.append(File.generated(config, f"{base}/{name}", content=content))
                 size += len(content)
             else:
-                files.append(File.generated(config, f"{base}/{name}", abs_src_path=str(folder / name)))
+                files.append(
+                    File.generated(config, f"{base}/{name}", abs_src_path=str(folder / name))
+                )
                 size += bytes_
         self.runtime = {"version": PYODIDE_VERSION, "base": base, "bytes": size}
 
@@ -239,20 +250,34 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
             "seed": demo.seed if embed.seed is None else embed.seed,
             "wheels": [url(self.wheels["demokit"]), url(self.wheels[embed.name])],
             "worker": url("assets/livenotes/worker.js"),
-            "timeouts": {"boot": self.config.runtime_timeout * 1000, "step": self.config.step_deadline},
+            "timeouts": {
+                "boot": self.config.runtime_timeout * 1000,
+                "step": self.config.step_deadline,
+            },
             "runtime": (
-                {"url": url(self.runtime["base"]) + "/", "version": self.runtime["version"],
-                 "bytes": self.runtime["bytes"]}
-                if self.runtime else None
+                {
+                    "url": url(self.runtime["base"]) + "/",
+                    "version": self.runtime["version"],
+                    "bytes": self.runtime["bytes"],
+                }
+                if self.runtime
+                else None
             ),
         }
         page_url = self.index.demo_pages.get(embed.name)
         return self.env.get_template("partials/demo.html").render(
             **_url_context(page, config),
-            demo=demo, scenario=scenario, embed=embed, frame=frame, spec_runtime=spec["runtime"],
+            demo=demo,
+            scenario=scenario,
+            embed=embed,
+            frame=frame,
+            spec_runtime=spec["runtime"],
             spec=json.dumps(spec, separators=(",", ":")),
-            demo_page=(url(page_url.removesuffix(".md") + "/")
-                       if page_url and page_url != page.file.src_uri else None),
+            demo_page=(
+                url(page_url.removesuffix(".md") + "/")
+                if page_url and page_url != page.file.src_uri
+                else None
+            ),
         )
 
 

@@ -121,7 +121,9 @@ def _kind(src_uri: str) -> str:
     return "page"
 
 
-def scan(docs_dir: Path, demos_dir: Path, src_uris: list[str] | None = None) -> tuple[SiteIndex, list[Problem]]:
+def scan(
+    docs_dir: Path, demos_dir: Path, src_uris: list[str] | None = None
+) -> tuple[SiteIndex, list[Problem]]:
     """Read and check every note under ``docs_dir``; return the index and all problems.
 
     ``src_uris`` limits the scan to those pages (the plugin passes MkDocs' own list);
@@ -163,12 +165,24 @@ def _add_event(index: SiteIndex, src_uri: str, source: fm.Source) -> list[Proble
     folder = src_uri.split("/")[0]
     meta = source.meta
     if isinstance(meta.get("event"), str) and meta["event"] != folder:
-        problems.append(Problem(source.path, source.line("event"),
-                                f"event: {meta['event']!r} must be the folder name {folder!r}"))
+        problems.append(
+            Problem(
+                source.path,
+                source.line("event"),
+                f"event: {meta['event']!r} must be the folder name {folder!r}",
+            )
+        )
     if problems:
         return problems
-    index.events[folder] = Event(folder, src_uri, meta["title"], meta["date"], meta.get("location"),
-                                 meta.get("summary"), dict(meta.get("links") or {}))
+    index.events[folder] = Event(
+        folder,
+        src_uri,
+        meta["title"],
+        meta["date"],
+        meta.get("location"),
+        meta.get("summary"),
+        dict(meta.get("links") or {}),
+    )
     return []
 
 
@@ -178,35 +192,70 @@ def _add_talk(index: SiteIndex, src_uri: str, source: fm.Source) -> list[Problem
     slug = file_name.removesuffix(".md")
     meta = source.meta
     if not fm.SLUG.match(slug):
-        problems.append(Problem(source.path, 1,
-                                f"file name {file_name!r} is not a slug; use lower-case words joined by '-'"))
+        problems.append(
+            Problem(
+                source.path,
+                1,
+                f"file name {file_name!r} is not a slug; use lower-case words joined by '-'",
+            )
+        )
     event = meta.get("event")
     if isinstance(event, str) and event.strip():
         if event != folder:
-            problems.append(Problem(source.path, source.line("event"),
-                                    f"event: {event!r} does not match the note's folder {folder!r}; "
-                                    f"move the note to docs/{event}/ or set event: {folder}"))
+            problems.append(
+                Problem(
+                    source.path,
+                    source.line("event"),
+                    f"event: {event!r} does not match the note's folder {folder!r}; "
+                    f"move the note to docs/{event}/ or set event: {folder}",
+                )
+            )
         elif event not in index.events:
-            problems.append(Problem(source.path, source.line("event"),
-                                    f"event: {event!r} has no event page; add docs/{event}/index.md"))
+            problems.append(
+                Problem(
+                    source.path,
+                    source.line("event"),
+                    f"event: {event!r} has no event page; add docs/{event}/index.md",
+                )
+            )
     for other in index.talks.values():
         if other.slug == slug:
-            problems.append(Problem(source.path, 1,
-                                    f"duplicate slug {slug!r} (also docs/{other.src_uri}); "
-                                    "every talk's file name must be unique"))
-        if (other.event == event and other.order == meta.get("order")
-                and isinstance(meta.get("order"), int)):
-            problems.append(Problem(source.path, source.line("order"),
-                                    f"order: {meta['order']} is taken by docs/{other.src_uri}; "
-                                    "each talk of an event needs its own position"))
+            problems.append(
+                Problem(
+                    source.path,
+                    1,
+                    f"duplicate slug {slug!r} (also docs/{other.src_uri}); "
+                    "every talk's file name must be unique",
+                )
+            )
+        if (
+            other.event == event
+            and other.order == meta.get("order")
+            and isinstance(meta.get("order"), int)
+        ):
+            problems.append(
+                Problem(
+                    source.path,
+                    source.line("order"),
+                    f"order: {meta['order']} is taken by docs/{other.src_uri}; "
+                    "each talk of an event needs its own position",
+                )
+            )
     if problems:
         return problems
     talk = Talk(
-        src_uri=src_uri, slug=slug, title=meta["title"],
+        src_uri=src_uri,
+        slug=slug,
+        title=meta["title"],
         speakers=[Speaker(s["name"], s.get("affiliation")) for s in meta["speakers"]],
-        event=event, date=meta["date"], order=meta["order"], summary=meta.get("summary"),
-        track=meta.get("track"), links=dict(meta.get("links") or {}),
-        tags=list(meta.get("tags") or []), demos=list(meta.get("demos") or []),
+        event=event,
+        date=meta["date"],
+        order=meta["order"],
+        summary=meta.get("summary"),
+        track=meta.get("track"),
+        links=dict(meta.get("links") or {}),
+        tags=list(meta.get("tags") or []),
+        demos=list(meta.get("demos") or []),
     )
     index.talks[src_uri] = talk
     index.events[event].talks.append(talk)
@@ -218,21 +267,33 @@ def _check_demos(index: SiteIndex, sources: dict[str, fm.Source]) -> list[Proble
     available = ", ".join(sorted(index.demos)) or "none yet"
     for name, package in sorted(index.demos.items()):
         if package.error:
-            problems.append(Problem(f"demos/{name}/__init__.py", 1, f"demo {name!r} {package.error}"))
+            problems.append(
+                Problem(f"demos/{name}/__init__.py", 1, f"demo {name!r} {package.error}")
+            )
     for src_uri, source in sources.items():
         listed = source.meta.get("demos") if isinstance(source.meta.get("demos"), list) else []
         for position, name in enumerate(listed):
             if isinstance(name, str) and fm.DEMO_NAME.match(name) and name not in index.demos:
-                problems.append(Problem(source.path, source.line("demos", position),
-                                        f"demos: unknown demo {name!r}; available: {available}"))
+                problems.append(
+                    Problem(
+                        source.path,
+                        source.line("demos", position),
+                        f"demos: unknown demo {name!r}; available: {available}",
+                    )
+                )
         embeds, found = find_embeds(source.path, source.body, source.body_line)
         problems.extend(found)
         for embed in embeds:
             problems.extend(resolve_embed(embed, index.demos))
             if embed.name and embed.name not in listed and embed.name in index.demos:
-                problems.append(Problem(source.path, embed.line,
-                                        f"demo block: {embed.name!r} is embedded but not listed; "
-                                        f"add it to the front matter's demos"))
+                problems.append(
+                    Problem(
+                        source.path,
+                        embed.line,
+                        f"demo block: {embed.name!r} is embedded but not listed; "
+                        f"add it to the front matter's demos",
+                    )
+                )
         if embeds:
             index.embeds[src_uri] = embeds
     return problems

@@ -46,15 +46,22 @@ A good talk's first paragraph.
 """
 
 
-def mkdocs_yml(runtime: bool = False, plugin: bool = True, extra: str = "", demos: Path | None = None) -> str:
+def mkdocs_yml(
+    runtime: bool = False, plugin: bool = True, extra: str = "", demos: Path | None = None
+) -> str:
     """A site config using the project's templates and the test-only demos."""
-    livenotes = textwrap.dedent(f"""\
+    livenotes = (
+        textwrap.dedent(f"""\
       - livenotes:
           demos_dir: {demos or FIXTURES / "demos"}
           runtime: {str(runtime).lower()}
           runtime_cache: {ROOT / ".cache"}
-    """) if plugin else ""
-    return textwrap.dedent(f"""\
+    """)
+        if plugin
+        else ""
+    )
+    return (
+        textwrap.dedent(f"""\
         site_name: Tiny
         site_url: http://127.0.0.1:8000/
         theme:
@@ -64,7 +71,10 @@ def mkdocs_yml(runtime: bool = False, plugin: bool = True, extra: str = "", demo
         plugins:
           - search
           - tags
-        """) + textwrap.indent(livenotes, "  ") + extra
+        """)
+        + textwrap.indent(livenotes, "  ")
+        + extra
+    )
 
 
 def make_site(root: Path, files: dict[str, str], **config) -> Path:
@@ -85,15 +95,23 @@ def run_build(site: Path, *args: str, site_url: str | None = None) -> subprocess
         env["SITE_URL"] = site_url
     return subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", *args],
-        cwd=site, env=env, capture_output=True, text=True, timeout=600,
+        cwd=site,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
     extensions_map = {
         **http.server.SimpleHTTPRequestHandler.extensions_map,
-        ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm",
-        ".json": "application/json", ".whl": "application/zip", ".zip": "application/zip",
+        ".js": "text/javascript",
+        ".mjs": "text/javascript",
+        ".wasm": "application/wasm",
+        ".json": "application/json",
+        ".whl": "application/zip",
+        ".zip": "application/zip",
     }
 
     def log_message(self, *args) -> None:
@@ -118,10 +136,15 @@ def serve():
 
 
 def chromium_path() -> str:
-    path = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    path = (
+        os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    )
     if not path:
-        pytest.fail("no chromium on PATH: install it with `sudo apt-get install chromium` "
-                    "(Debian/Ubuntu) or set CHROMIUM=/path/to/chromium", pytrace=False)
+        pytest.fail(
+            "no chromium on PATH: install it with `sudo apt-get install chromium` "
+            "(Debian/Ubuntu) or set CHROMIUM=/path/to/chromium",
+            pytrace=False,
+        )
     return path
 
 
@@ -133,8 +156,14 @@ def browser():
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(
             executable_path=chromium_path(),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
         yield instance
         instance.close()

@@ -18,25 +18,34 @@ class Recorder:
 
     def attach(self, page: Page) -> Page:
         page.on("request", lambda request: self.requests.append(request.url))
-        page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
+        page.on(
+            "console", lambda message: message.type == "error" and self.errors.append(message.text)
+        )
         page.on("pageerror", lambda error: self.errors.append(str(error)))
         return page
 
     def foreign(self) -> list[str]:
         """Requests to any host but the site's own."""
         own = urlsplit(self.base).netloc
-        return [url for url in self.requests
-                if urlsplit(url).scheme in ("http", "https") and urlsplit(url).netloc != own]
+        return [
+            url
+            for url in self.requests
+            if urlsplit(url).scheme in ("http", "https") and urlsplit(url).netloc != own
+        ]
 
     def count(self, suffix: str) -> int:
         return sum(1 for url in self.requests if urlsplit(url).path.endswith(suffix))
 
 
-def wait_state(page: Page, state: str, timeout: float = 60_000, selector: str = "[data-demo]") -> None:
+def wait_state(
+    page: Page, state: str, timeout: float = 60_000, selector: str = "[data-demo]"
+) -> None:
     """Wait until the widget's data-state is ``state``."""
     page.wait_for_function(
         "([sel, state]) => document.querySelector(sel)?.dataset.state === state",
-        arg=[selector, state], polling=50, timeout=timeout,
+        arg=[selector, state],
+        polling=50,
+        timeout=timeout,
     )
 
 

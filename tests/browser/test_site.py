@@ -60,12 +60,16 @@ def test_instant_navigation_between_talks(browser, site):
 
 @pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)])
 def test_talk_page_screenshots(browser, site, output_dir, width, height):
-    context = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=1)
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, device_scale_factor=1
+    )
     page = context.new_page()
     page.goto(site + "srecon19apac/implementing-distributed-consensus/")
     page.wait_for_selector("[data-demo][data-mounted]")
     page.screenshot(path=str(output_dir / f"talk-{width}.png"), full_page=True)
-    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
     assert overflow <= 0, f"the page scrolls sideways by {overflow}px at {width}px"
     context.close()
 

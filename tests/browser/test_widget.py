@@ -52,25 +52,41 @@ def test_run_step_pause_reset_and_parameters_change_the_frame(open_page):
     page, recorder = open_page("testconf/talk-one/")
     run_button(page).click()
     wait_state(page, "running")
-    page.wait_for_function("document.querySelector('[data-demo-frame]').textContent.includes('step 4')",
-                           polling=50, timeout=10_000)
+    page.wait_for_function(
+        "document.querySelector('[data-demo-frame]').textContent.includes('step 4')",
+        polling=50,
+        timeout=10_000,
+    )
     page.get_by_role("button", name="Pause").click()
     wait_state(page, "paused")
     paused = frame_text(page)
     time.sleep(0.6)
     assert frame_text(page) == paused  # paused means nothing moves
     page.get_by_role("button", name="Step").click()
-    page.wait_for_function("(before) => document.querySelector('[data-demo-frame]').innerHTML !== before",
-                           arg=paused, polling=50, timeout=5_000)
+    page.wait_for_function(
+        "(before) => document.querySelector('[data-demo-frame]').innerHTML !== before",
+        arg=paused,
+        polling=50,
+        timeout=5_000,
+    )
     page.get_by_role("button", name="Reset").click()
-    page.wait_for_function("document.querySelector('[data-demo-frame] title').textContent === 'Ticker at step 0'",
-                           polling=50, timeout=5_000)
+    page.wait_for_function(
+        "document.querySelector('[data-demo-frame] title').textContent === 'Ticker at step 0'",
+        polling=50,
+        timeout=5_000,
+    )
     page.get_by_role("button", name="Bump").click()
-    page.wait_for_function("document.querySelector('[data-demo-frame]').textContent.includes('bumps 1')",
-                           polling=50, timeout=5_000)
+    page.wait_for_function(
+        "document.querySelector('[data-demo-frame]').textContent.includes('bumps 1')",
+        polling=50,
+        timeout=5_000,
+    )
     page.get_by_label("Fault", exact=True).select_option("flood")  # not live: the run restarts
-    page.wait_for_function("document.querySelector('[data-demo-frame]').textContent.includes('bumps 0')",
-                           polling=50, timeout=5_000)
+    page.wait_for_function(
+        "document.querySelector('[data-demo-frame]').textContent.includes('bumps 0')",
+        polling=50,
+        timeout=5_000,
+    )
     assert page.get_attribute("[data-demo]", "data-state") == "paused"
     assert recorder.foreign() == [] and recorder.errors == []
 
@@ -127,8 +143,11 @@ def test_endless_step_hits_the_deadline_and_a_fresh_worker_runs_next(open_page):
     page.get_by_label("Fault", exact=True).select_option("none")
     page.get_by_role("button", name="Run (retry)").click()
     wait_state(page, "running")
-    page.wait_for_function("document.querySelector('[data-demo-frame]').textContent.includes('step 4')",
-                           polling=50, timeout=15_000)
+    page.wait_for_function(
+        "document.querySelector('[data-demo-frame]').textContent.includes('step 4')",
+        polling=50,
+        timeout=15_000,
+    )
     assert recorder.count("pyodide.asm.mjs") >= before  # a fresh worker booted
 
 
@@ -138,15 +157,21 @@ def test_stop_ends_an_endless_step_within_a_second(open_page):
     step.click()
     wait_state(page, "paused")
     step.click()
-    page.wait_for_function("document.querySelector('[data-demo-frame]').textContent.includes('step 2')",
-                           polling=50, timeout=5_000)
+    page.wait_for_function(
+        "document.querySelector('[data-demo-frame]').textContent.includes('step 2')",
+        polling=50,
+        timeout=5_000,
+    )
     step.click()  # step 3 never returns
     time.sleep(0.2)
     started = time.monotonic()
     page.get_by_role("button", name="Stop run").click()
     wait_state(page, "idle", timeout=1_000)
-    page.wait_for_function("document.querySelector('[role=status]').textContent.includes('Stopped')",
-                           polling=50, timeout=1_000)
+    page.wait_for_function(
+        "document.querySelector('[role=status]').textContent.includes('Stopped')",
+        polling=50,
+        timeout=1_000,
+    )
     assert time.monotonic() - started < 1.0
     page.get_by_label("Fault", exact=True).select_option("none")
     run_button(page).click()
@@ -158,8 +183,11 @@ def test_flooding_output_is_capped(open_page):
     page.get_by_role("button", name="Step").click()
     wait_state(page, "paused")
     page.get_by_role("button", name="Step").click()
-    page.wait_for_function("document.querySelector('[data-demo-output]').textContent.includes('not shown')",
-                           polling=50, timeout=10_000)
+    page.wait_for_function(
+        "document.querySelector('[data-demo-output]').textContent.includes('not shown')",
+        polling=50,
+        timeout=10_000,
+    )
     output = page.inner_text("[data-demo-output]")
     assert output.count("flood line") <= 400
     assert page.get_attribute("[data-demo]", "data-state") == "paused"

@@ -19,7 +19,7 @@ def test_every_talk_page_has_its_header(real_site):
     for talk in index.talks.values():
         page = (real_site.folder / talk.src_uri.removesuffix(".md") / "index.html").read_text()
         start = page.index('class="ln-talk-header"')
-        header = page[start:page.index("</header>", start)]
+        header = page[start : page.index("</header>", start)]
         assert f"<h1>{talk.title}</h1>" in header.replace("&amp;", "&"), talk.src_uri
         assert f'datetime="{talk.date.isoformat()}"' in header
         for speaker in talk.speakers:

@@ -7,32 +7,49 @@ import zipfile
 
 from tests.conftest import EVENT_PAGE, GOOD_TALK, make_site, run_build
 
-SECOND = GOOD_TALK.replace("title: A Good Talk", "title: Second Talk").replace(
-    "order: 1", "order: 2").replace("name: Ada Tester", "name: Bo Example")
+SECOND = (
+    GOOD_TALK.replace("title: A Good Talk", "title: Second Talk")
+    .replace("order: 1", "order: 2")
+    .replace("name: Ada Tester", "name: Bo Example")
+)
 
 
 def test_broken_notes_fail_the_build_with_one_line_each(tmp_path):
-    make_site(tmp_path, {
-        "docs/testconf/index.md": EVENT_PAGE,
-        "docs/testconf/a.md": GOOD_TALK.replace("date: 2024-05-01", "date: tomorrow"),
-        "docs/testconf/b.md": SECOND.replace("tags: [testing]", "tags: [testing]\nvenue: Hall 1"),
-    })
+    make_site(
+        tmp_path,
+        {
+            "docs/testconf/index.md": EVENT_PAGE,
+            "docs/testconf/a.md": GOOD_TALK.replace("date: 2024-05-01", "date: tomorrow"),
+            "docs/testconf/b.md": SECOND.replace(
+                "tags: [testing]", "tags: [testing]\nvenue: Hall 1"
+            ),
+        },
+    )
     result = run_build(tmp_path)
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
-    assert "docs/testconf/a.md:7: date: 'tomorrow' is not a date; use YYYY-MM-DD, e.g. 2019-06-13\n" in result.stderr
-    assert ("docs/testconf/b.md:10: unknown key 'venue' in a talk note; allowed: title, speakers, "
-            "event, date, order, track, summary, links, tags, demos\n") in result.stderr
+    assert (
+        "docs/testconf/a.md:7: date: 'tomorrow' is not a date; use YYYY-MM-DD, e.g. 2019-06-13\n"
+        in result.stderr
+    )
+    assert (
+        "docs/testconf/b.md:10: unknown key 'venue' in a talk note; allowed: title, speakers, "
+        "event, date, order, track, summary, links, tags, demos\n"
+    ) in result.stderr
     assert "2 problem(s) in the notes" in result.stderr
 
 
 def test_generated_pages(tmp_path):
-    make_site(tmp_path, {
-        "docs/index.md": "---\ntitle: Home\n---\n\nHome.\n",
-        "docs/testconf/index.md": EVENT_PAGE + "\nClosing words.\n",
-        "docs/testconf/zeta.md": GOOD_TALK,  # order 1 despite its name
-        "docs/testconf/alpha.md": SECOND,
-    }, demos=tmp_path / "no-demos")
+    make_site(
+        tmp_path,
+        {
+            "docs/index.md": "---\ntitle: Home\n---\n\nHome.\n",
+            "docs/testconf/index.md": EVENT_PAGE + "\nClosing words.\n",
+            "docs/testconf/zeta.md": GOOD_TALK,  # order 1 despite its name
+            "docs/testconf/alpha.md": SECOND,
+        },
+        demos=tmp_path / "no-demos",
+    )
     result = run_build(tmp_path)
     assert result.returncode == 0, result.stderr
     site = tmp_path / "site"
@@ -41,17 +58,26 @@ def test_generated_pages(tmp_path):
     assert titles == [("zeta/", "A Good Talk"), ("alpha/", "Second Talk")]
     assert event.index("ln-talk-list") < event.rindex("Closing words.")
     speakers = (site / "speakers/index.html").read_text()
-    assert re.search(r'id="ada-tester".*?Test Lab.*?href="../testconf/zeta/">A Good Talk', speakers, re.S)
+    assert re.search(
+        r'id="ada-tester".*?Test Lab.*?href="../testconf/zeta/">A Good Talk', speakers, re.S
+    )
     assert 'id="bo-example"' in speakers
     gallery = (site / "demos/index.html").read_text()
     assert "No demos yet." in gallery
     talk = (site / "testconf/zeta/index.html").read_text()
     start = talk.index('class="ln-talk-header"')
-    header = talk[start:talk.index("</header>", start)]
-    for fact in ("A Good Talk", "Ada Tester", "(Test Lab)", 'datetime="2024-05-01"', "1 May 2024",
-                 "Test Conference 2024", ">testing<"):
+    header = talk[start : talk.index("</header>", start)]
+    for fact in (
+        "A Good Talk",
+        "Ada Tester",
+        "(Test Lab)",
+        'datetime="2024-05-01"',
+        "1 May 2024",
+        "Test Conference 2024",
+        ">testing<",
+    ):
         assert fact in header, fact
-    pager = talk[talk.index('class="ln-pager"'):]
+    pager = talk[talk.index('class="ln-pager"') :]
     assert 'href="../alpha/" rel="next"' in pager and 'rel="prev"' not in pager
     assert '<meta name="description" content="A good talk\'s first paragraph.">' in talk
     tags = (site / "tags/index.html").read_text()
@@ -59,21 +85,28 @@ def test_generated_pages(tmp_path):
 
 
 def test_demo_embed_renders_preview_and_ships_hashed_wheels(tmp_path):
-    make_site(tmp_path, {
-        "docs/testconf/index.md": EVENT_PAGE,
-        "docs/testconf/talk.md": GOOD_TALK.replace("tags: [testing]", "tags: [testing]\ndemos: [faulty]")
-        + "\n```demo\nname: faulty\nscenario: steady\nheight: 300\n```\n",
-    })
+    make_site(
+        tmp_path,
+        {
+            "docs/testconf/index.md": EVENT_PAGE,
+            "docs/testconf/talk.md": GOOD_TALK.replace(
+                "tags: [testing]", "tags: [testing]\ndemos: [faulty]"
+            )
+            + "\n```demo\nname: faulty\nscenario: steady\nheight: 300\n```\n",
+        },
+    )
     result = run_build(tmp_path)
     assert result.returncode == 0, result.stderr
     site = tmp_path / "site"
     page = (site / "testconf/talk/index.html").read_text()
     assert 'data-demo="faulty" data-state="idle"' in page
-    frame = page[page.index("data-demo-frame>"):]
-    assert frame.startswith('data-demo-frame><svg') and "Ticker at step 2" in frame[:600]
+    frame = page[page.index("data-demo-frame>") :]
+    assert frame.startswith("data-demo-frame><svg") and "Ticker at step 2" in frame[:600]
     wheels = sorted(p.name for p in (site / "assets/livenotes/wheels").iterdir())
     assert [re.sub(r"\+[0-9a-f]{12}-", "+HASH-", name) for name in wheels] == [
-        "livenotes_demo_faulty-0+HASH-py3-none-any.whl", "livenotes_demokit-0+HASH-py3-none-any.whl"]
+        "livenotes_demo_faulty-0+HASH-py3-none-any.whl",
+        "livenotes_demokit-0+HASH-py3-none-any.whl",
+    ]
     with zipfile.ZipFile(site / "assets/livenotes/wheels" / wheels[0]) as wheel:
         assert "demos/faulty/__init__.py" in wheel.namelist()
     gallery = (site / "demos/index.html").read_text()
@@ -90,27 +123,41 @@ def test_wheel_name_changes_with_content(tmp_path):
 
 
 def test_bad_demo_reference_fails_with_exact_message(tmp_path):
-    make_site(tmp_path, {
-        "docs/testconf/index.md": EVENT_PAGE,
-        "docs/testconf/talk.md": GOOD_TALK.replace("tags: [testing]", "tags: [testing]\ndemos: [faulty]")
-        + "\n```demo\nname: faulty\nparams: {fault: melt}\n```\n",
-    })
+    make_site(
+        tmp_path,
+        {
+            "docs/testconf/index.md": EVENT_PAGE,
+            "docs/testconf/talk.md": GOOD_TALK.replace(
+                "tags: [testing]", "tags: [testing]\ndemos: [faulty]"
+            )
+            + "\n```demo\nname: faulty\nparams: {fault: melt}\n```\n",
+        },
+    )
     result = run_build(tmp_path)
     assert result.returncode != 0 and "Traceback" not in result.stderr
-    assert ("docs/testconf/talk.md:17: demo block: fault: 'melt' is not one of none, raise, loop, "
-            "flood\n") in result.stderr
+    assert (
+        "docs/testconf/talk.md:17: demo block: fault: 'melt' is not one of none, raise, loop, "
+        "flood\n"
+    ) in result.stderr
 
 
 def test_demo_that_raises_in_preview_fails_the_build(tmp_path):
-    make_site(tmp_path, {
-        "docs/testconf/index.md": EVENT_PAGE,
-        "docs/testconf/talk.md": GOOD_TALK.replace("tags: [testing]", "tags: [testing]\ndemos: [faulty]")
-        + "\n```demo\nname: faulty\nscenario: long\nparams: {fault: raise}\n```\n",
-    })
+    make_site(
+        tmp_path,
+        {
+            "docs/testconf/index.md": EVENT_PAGE,
+            "docs/testconf/talk.md": GOOD_TALK.replace(
+                "tags: [testing]", "tags: [testing]\ndemos: [faulty]"
+            )
+            + "\n```demo\nname: faulty\nscenario: long\nparams: {fault: raise}\n```\n",
+        },
+    )
     result = run_build(tmp_path)
     assert result.returncode != 0 and "Traceback" not in result.stderr
-    assert ("docs/testconf/talk.md:15: demo block: the preview of 'faulty' raised RuntimeError: "
-            "the faulty demo broke at step 3, as asked\n") in result.stderr
+    assert (
+        "docs/testconf/talk.md:15: demo block: the preview of 'faulty' raised RuntimeError: "
+        "the faulty demo broke at step 3, as asked\n"
+    ) in result.stderr
 
 
 def test_plugin_disabled_builds_plain_material(tmp_path):

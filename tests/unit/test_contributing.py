@@ -25,9 +25,13 @@ def _table(text: str, heading: str) -> list[str]:
     return table
 
 
-@pytest.mark.parametrize("heading, fields", [
-    ("### Talk notes", TALK_FIELDS), ("### Event pages", EVENT_FIELDS),
-])
+@pytest.mark.parametrize(
+    "heading, fields",
+    [
+        ("### Talk notes", TALK_FIELDS),
+        ("### Event pages", EVENT_FIELDS),
+    ],
+)
 def test_reference_matches_schema(heading, fields):
     text = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
     expected = [

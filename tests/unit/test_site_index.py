@@ -6,10 +6,16 @@ from livenotes.site import scan
 from tests.conftest import EVENT_PAGE, FIXTURES, GOOD_TALK
 
 
-def _talk(title: str, order: int, speaker: str, affiliation: str | None = None, demos: str = "") -> str:
-    text = GOOD_TALK.replace("title: A Good Talk", f"title: {title}").replace("order: 1", f"order: {order}")
-    text = text.replace("  - name: Ada Tester\n    affiliation: Test Lab\n",
-                        f"  - name: {speaker}\n" + (f"    affiliation: {affiliation}\n" if affiliation else ""))
+def _talk(
+    title: str, order: int, speaker: str, affiliation: str | None = None, demos: str = ""
+) -> str:
+    text = GOOD_TALK.replace("title: A Good Talk", f"title: {title}").replace(
+        "order: 1", f"order: {order}"
+    )
+    text = text.replace(
+        "  - name: Ada Tester\n    affiliation: Test Lab\n",
+        f"  - name: {speaker}\n" + (f"    affiliation: {affiliation}\n" if affiliation else ""),
+    )
     return text.replace("tags: [testing]", f"tags: [testing]\ndemos: [{demos}]") if demos else text
 
 
