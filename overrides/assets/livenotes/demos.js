@@ -101,7 +101,13 @@ class Widget {
     const warm = () => this.warm();
     run.addEventListener("pointerenter", warm, { once: true });
     run.addEventListener("focus", warm, { once: true });
-    on("[data-demo-run]", "click", () => this.start({ play: true }));
+    on("[data-demo-run]", "click", () => {
+      // Paused runs carry the reader's actions: Run continues them instead of starting over.
+      if (this.root.dataset.state === "paused" && this.run !== null) {
+        this.generation += 1;
+        this.play();
+      } else this.start({ play: true });
+    });
     on("[data-demo-pause]", "click", () => this.togglePause());
     on("[data-demo-step]", "click", () => this.stepOnce());
     on("[data-demo-reset]", "click", () => this.reset());
