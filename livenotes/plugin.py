@@ -36,7 +36,7 @@ GENERATED = {
     "with their affiliation and their talks.\n---\n",
     "demos/index.md": "---\ntitle: Demo gallery\ntemplate: gallery.html\nsummary: Live Python "
     "simulations of the talks' ideas that run in your browser.\n---\n",
-    "tags.md": "---\ntitle: Tags\nsummary: Talks by topic.\n---\n\n<!-- material/tags -->\n",
+    "tags.md": "---\ntitle: Tags\nsummary: Every talk grouped by its topics, from consensus to Linux memory.\n---\n\n<!-- material/tags -->\n",
 }
 
 
@@ -108,8 +108,8 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
         if "description" not in page.meta:
             match = _FIRST_PARAGRAPH.search(content)
             if match:
-                text = html.unescape(_TAG.sub("", match.group(1))).strip()
-                page.meta["description"] = " ".join(text.split())
+                text = html.unescape(_TAG.sub("", match.group(1)))
+                page.meta["description"] = _attribute(text)
         return content
 
     def on_env(self, env: Environment, *, config, files) -> Environment:
@@ -162,7 +162,7 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
         """Summary from front matter becomes the page's meta description."""
         summary = page.meta.get("summary")
         if isinstance(summary, str) and "description" not in page.meta:
-            page.meta["description"] = " ".join(summary.split())
+            page.meta["description"] = _attribute(summary)
 
     def _order_section(self, section: Section) -> None:
         """Talks in an event section follow their ``order``; the event page leads."""
@@ -177,6 +177,17 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
             return (1, talk.order if talk else 10**6, file.src_uri)
 
         section.children.sort(key=key)
+        index = next(
+            (
+                c
+                for c in section.children
+                if getattr(c, "file", None) and c.file.src_uri.endswith("/index.md")
+            ),
+            None,
+        )
+        event = self.index.events.get(index.file.src_uri.split("/")[0]) if index else None
+        if event is not None:
+            section.title = event.title
         for child in section.children:
             if isinstance(child, Section):
                 self._order_section(child)
@@ -279,6 +290,12 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
                 else None
             ),
         )
+
+
+def _attribute(text: str) -> str:
+    """One line of text, escaped for an HTML attribute: Material's base template puts
+    ``page.meta.description`` into ``content="..."`` as it is."""
+    return html.escape(" ".join(text.split()), quote=True)
 
 
 def _url_context(page: Page, config) -> dict:

@@ -210,3 +210,15 @@ def fixture_site(tmp_path_factory) -> Built:
 def real_site(tmp_path_factory) -> Built:
     """The project's own site, built once with ``--strict``."""
     return _build_for_serving(ROOT, tmp_path_factory.mktemp("real-site"))
+
+
+@pytest.fixture(scope="session")
+def real_url(real_site, serve) -> str:
+    """The project's own site, served on the address it was built for."""
+    return serve(real_site.folder, real_site.port)
+
+
+@pytest.fixture(scope="session")
+def fixture_url(fixture_site, serve) -> str:
+    """The fixture site, served on the address it was built for."""
+    return serve(fixture_site.folder, fixture_site.port)

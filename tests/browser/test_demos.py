@@ -21,8 +21,8 @@ SEEN = """() => {
 
 
 @pytest.fixture(scope="module")
-def site(real_site, serve):
-    return serve(real_site.folder, real_site.port)
+def site(real_url):
+    return real_url
 
 
 @pytest.fixture
@@ -74,7 +74,9 @@ def test_skinny_stopping_two_instances_loses_the_lock(page, site):
         page.get_by_role("button", name="Stop", exact=True).click()
         page.wait_for_function(
             "(name) => document.querySelector('[data-demo-log]').textContent.includes(name)",
-            arg=name, polling=50, timeout=5_000,
+            arg=name,
+            polling=50,
+            timeout=5_000,
         )
     stopped = run_to_end()
     assert any(row.startswith("beaver") and "not acquired" in row for row in stopped), stopped
@@ -92,7 +94,8 @@ def test_circuit_breaker_on_rating_outage_raises_completed_bookings(page, site):
         """() => { const row = [...document.querySelectorAll('[data-demo-metrics] div')]
              .find((r) => r.querySelector('dt').textContent === 'Bookings completed');
              return row && parseFloat(row.querySelector('dd').textContent) < 70; }""",
-        polling=50, timeout=60_000,
+        polling=50,
+        timeout=60_000,
     )
     without = percent(page, "Bookings completed")
     page.get_by_role("checkbox", name="Circuit breakers").check()
@@ -100,7 +103,9 @@ def test_circuit_breaker_on_rating_outage_raises_completed_bookings(page, site):
         """(before) => { const row = [...document.querySelectorAll('[data-demo-metrics] div')]
              .find((r) => r.querySelector('dt').textContent === 'Bookings completed');
              return row && parseFloat(row.querySelector('dd').textContent) > before + 15; }""",
-        arg=without, polling=50, timeout=90_000,
+        arg=without,
+        polling=50,
+        timeout=90_000,
     )
     assert percent(page, "Bookings completed") > without + 15
 
@@ -114,14 +119,18 @@ def test_memory_turning_swap_off_brings_the_oom_kill(page, site):
     page.wait_for_function(
         "() => document.querySelector('[data-demo-frame] svg') && "
         "parseFloat(document.querySelector('[data-demo-metrics] dd').textContent) >= 150",
-        polling=50, timeout=90_000,
+        polling=50,
+        timeout=90_000,
     )
     assert metric(page, "Outcome") == "no kill yet"
-    page.get_by_role("checkbox", name="Swap", exact=True).uncheck()  # not live: the run restarts without swap
+    page.get_by_role(
+        "checkbox", name="Swap", exact=True
+    ).uncheck()  # not live: the run restarts without swap
     page.wait_for_function(
         """() => [...document.querySelectorAll('[data-demo-metrics] div')]
              .some((r) => r.querySelector('dt').textContent === 'Outcome'
                           && r.querySelector('dd').textContent.startsWith('OOM kill'))""",
-        polling=50, timeout=90_000,
+        polling=50,
+        timeout=90_000,
     )
     assert re.match(r"OOM kill at \d+ s \(leaky\)", metric(page, "Outcome"))

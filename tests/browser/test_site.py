@@ -13,8 +13,8 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def site(real_site, serve):
-    return serve(real_site.folder, real_site.port)
+def site(real_url):
+    return real_url
 
 
 def _pages(real_site) -> list[str]:

@@ -11,9 +11,9 @@ from tests.browser.helpers import Recorder, frame_text, wait_state
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="session")
-def site(fixture_site, serve):
-    return serve(fixture_site.folder, fixture_site.port)
+@pytest.fixture(scope="module")
+def site(fixture_url):
+    return fixture_url
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def open_page(browser, site):
 
 
 def run_button(page):
-    return page.get_by_role("button", name="Run")
+    return page.get_by_role("button", name="Run", exact=True)
 
 
 def test_reading_a_page_downloads_no_runtime(open_page):
