@@ -11,7 +11,7 @@ from typing import Any
 
 from jinja2 import Environment
 from mkdocs.exceptions import PluginError
-from mkdocs.plugins import BasePlugin, get_plugin_logger
+from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.nav import Navigation, Section
 from mkdocs.structure.pages import Page
@@ -21,8 +21,6 @@ from livenotes.config import LiveNotesConfig
 from livenotes.demos import Embed, demo_wheel, find_embeds, kit_wheel, preview
 from livenotes.frontmatter import NoteError
 from livenotes.site import SiteIndex, scan
-
-log = get_plugin_logger(__name__)
 
 TALKS_MARKER = "<!-- talks -->"
 _EMBED_MARK = '<div data-livenotes-embed="{}"></div>'
@@ -54,8 +52,7 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
     # --- hooks, in build order -------------------------------------------------------
 
     def on_config(self, config):
-        if not self.config.enabled:
-            return
+        # Options such as demos_dir are relative to mkdocs.yml, not to the shell's folder.
         self.root = Path(config.config_file_path).parent
         return config
 
