@@ -8,10 +8,12 @@ packs it as a wheel that the browser worker installs into Pyodide.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib
 import importlib.util
 import io
+import json
 import re
 import signal
 import sys
@@ -40,6 +42,15 @@ class DemoPackage:
     folder: Path
     demo: demokit.Demo | None = None
     error: str | None = None
+
+    @functools.cached_property
+    def sources(self) -> list[tuple[str, bytes]]:
+        """Its Python files as they go into the wheel."""
+        return _sources(self.folder, f"demos/{self.name}")
+
+    @functools.cached_property
+    def digest(self) -> str:
+        return digest(self.sources)
 
 
 def discover(demos_dir: Path) -> dict[str, DemoPackage]:
@@ -242,12 +253,28 @@ class _Stuck(Exception):
     pass
 
 
-def preview(demo: demokit.Demo, embed: Embed) -> tuple[dict[str, Any] | None, Problem | None]:
+_PREVIEWS: dict[tuple, dict[str, Any]] = {}
+"""Previews already computed in this process, keyed by the demo's and the kit's code
+and the embed's settings: ``mkdocs serve`` rebuilds and repeated embeds reuse them."""
+
+
+def preview(package: DemoPackage, embed: Embed) -> tuple[dict[str, Any] | None, Problem | None]:
     """Run the embed's scenario under CPython to its preview point.
 
     Returns the snapshot, or a problem naming the embed when the demo raises or runs
     past :data:`PREVIEW_SECONDS`. Whatever the demo prints is discarded.
     """
+    demo = package.demo
+    assert demo is not None
+    key = (
+        package.digest,
+        kit_digest(),
+        embed.scenario,
+        json.dumps(embed.params, sort_keys=True, default=str),
+        embed.seed,
+    )
+    if key in _PREVIEWS:
+        return _PREVIEWS[key], None
 
     def on_alarm(signum, frame):
         raise _Stuck
@@ -260,7 +287,8 @@ def preview(demo: demokit.Demo, embed: Embed) -> tuple[dict[str, Any] | None, Pr
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             runner = demokit.Runner(demo, embed.scenario, embed.params, embed.seed)
             runner.step(runner.scenario.preview_steps)
-            return runner.snapshot(), None
+            _PREVIEWS[key] = runner.snapshot()
+            return _PREVIEWS[key], None
     except _Stuck:
         message = (
             f"the preview of {demo.name!r} ran longer than {PREVIEW_SECONDS} s; does a step loop?"
@@ -285,6 +313,22 @@ def _sources(folder: Path, prefix: str) -> list[tuple[str, bytes]]:
     ]
 
 
+def digest(files: list[tuple[str, bytes]]) -> str:
+    """A hash of (archive path, bytes) pairs: the identity of a demo's code."""
+    hashed = hashlib.sha256()
+    for name, data in files:
+        hashed.update(name.encode() + b"\0" + data + b"\0")
+    return hashed.hexdigest()
+
+
+def kit_sources() -> list[tuple[str, bytes]]:
+    return _sources(Path(demokit.__file__).parent, "demokit")
+
+
+def kit_digest() -> str:
+    return digest(kit_sources())
+
+
 def build_wheel(distribution: str, files: list[tuple[str, bytes]], out_dir: Path) -> Path:
     """Pack ``files`` (archive path, bytes) as a pure-Python wheel named by content.
 
@@ -293,10 +337,7 @@ def build_wheel(distribution: str, files: list[tuple[str, bytes]], out_dir: Path
     """
     from wheel.wheelfile import WheelFile  # build-time only
 
-    digest = hashlib.sha256()
-    for name, data in files:
-        digest.update(name.encode() + b"\0" + data + b"\0")
-    version = f"0+{digest.hexdigest()[:12]}"
+    version = f"0+{digest(files)[:12]}"
     stem = f"{distribution}-{version}"
     path = out_dir / f"{stem}-py3-none-any.whl"
     if path.exists():
@@ -331,6 +372,4 @@ def kit_wheel(out_dir: Path) -> Path:
 
 def demo_wheel(package: DemoPackage, out_dir: Path) -> Path:
     """One demo package as a wheel installing ``demos/<name>/``."""
-    return build_wheel(
-        f"livenotes_demo_{package.name}", _sources(package.folder, f"demos/{package.name}"), out_dir
-    )
+    return build_wheel(f"livenotes_demo_{package.name}", package.sources, out_dir)

@@ -193,7 +193,7 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
         problems = []
         for src_uri, embeds in self.index.embeds.items():
             for number, embed in enumerate(embeds):
-                frame, problem = preview(self.index.demos[embed.name].demo, embed)
+                frame, problem = preview(self.index.demos[embed.name], embed)
                 if problem:
                     problems.append(problem)
                 self.previews[(src_uri, number)] = frame
