@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from runtime import build, serve  # noqa: E402
 
+from demokit import Runner  # noqa: E402
 from demokit import worker as bridge  # noqa: E402
 from livenotes.demos import discover  # noqa: E402
 
@@ -139,6 +140,26 @@ def main() -> None:
             f"{native['rate'] / wasm['rate']:>7.1f}{native['frame_ms']:>13.2f}ms{wasm['frame_ms']:>13.2f}ms"
         )
     print("\nA frame at 60 fps has 16.7 ms; 'Pyodide frame' includes the worker round trip.")
+    print("\nIn the demos' own units:")
+    for name, _label, native, wasm in rows:
+        per_step, unit = domain_unit(name)
+        print(
+            f"  {name:17}{native['rate'] * per_step:>12,.0f} {unit} (CPython)"
+            f"{wasm['rate'] * per_step:>12,.0f} {unit} (Pyodide)"
+        )
+
+
+def domain_unit(name: str) -> tuple[float, str]:
+    """How much of the demo's own quantity one step is (measured, not assumed)."""
+    demo = bridge.load(name)
+    runner = Runner(demo)
+    runner.step(2000)
+    if name == "circuit_breaker":
+        calls = int(dict(runner.frame().metrics)["Calls simulated"].replace(",", ""))
+        return calls / runner.steps, "calls/s"
+    if name == "memory_pressure":
+        return runner.sim.now / runner.steps, "simulated s/s"
+    return 1.0, "events/s"
 
 
 if __name__ == "__main__":
