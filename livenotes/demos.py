@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 import demokit
-from livenotes.frontmatter import Problem
+from livenotes.frontmatter import Problem, parse_yaml
 
 EMBED_KEYS = ("name", "scenario", "params", "seed", "height")
 HEIGHT_RANGE = (240, 1200)
@@ -154,8 +154,7 @@ def _parse_embed(embed: Embed, text: str) -> list[Problem]:
         return Problem(embed.path, embed.line + offset, f"demo block: {message}")
 
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node, data = parse_yaml(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         return [

@@ -61,9 +61,10 @@ class Source:
         return 1
 
 
-class _Loader(yaml.SafeLoader):
-    """YAML's safe loader, except that an impossible date (2019-13-45) stays a string
-    for the date check to report, instead of raising mid-parse."""
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """YAML's safe loader (libyaml's when present, as MkDocs uses), except that an
+    impossible date (2019-13-45) stays a string for the date check to report, instead
+    of raising mid-parse."""
 
     def construct_yaml_timestamp(self, node):
         try:
@@ -73,6 +74,16 @@ class _Loader(yaml.SafeLoader):
 
 
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+
+def parse_yaml(text: str) -> tuple[yaml.Node | None, object]:
+    """Parse once, keeping the node tree (for line numbers) and the data."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        return node, (loader.construct_document(node) if node is not None else None)
+    finally:
+        loader.dispose()
 
 
 def _index_lines(node: yaml.Node, path: tuple, offset: int, out: dict) -> None:
@@ -103,8 +114,7 @@ def read_source(path: str, text: str) -> tuple[Source, list[Problem]]:
     yaml_text = "".join(lines[1:end])
     body = "".join(lines[end + 1 :])
     try:
-        node = yaml.compose(yaml_text, Loader=_Loader)
-        meta = yaml.load(yaml_text, Loader=_Loader)
+        node, meta = parse_yaml(yaml_text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 2 if mark else 1

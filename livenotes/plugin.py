@@ -24,7 +24,6 @@ from livenotes.site import SiteIndex, scan
 
 TALKS_MARKER = "<!-- talks -->"
 _EMBED_MARK = '<div data-livenotes-embed="{}"></div>'
-_EMBED_RE = re.compile(r'<div data-livenotes-embed="(\d+)"></div>')
 _TALKS_RE = re.compile(r"<p>\s*<!-- talks -->\s*</p>|<!-- talks -->")
 _FIRST_PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
@@ -133,12 +132,12 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
         src_uri = page.file.src_uri
         embeds = self.index.embeds.get(src_uri)
         if embeds:
-            output = _EMBED_RE.sub(
-                lambda m: self._render_embed(
-                    embeds[int(m.group(1))], int(m.group(1)), page, config
-                ),
-                output,
-            )
+            for number, embed in enumerate(embeds):
+                # str.replace, not a regex over the whole page: pages carry the whole
+                # navigation, and this runs for every page with a demo.
+                output = output.replace(
+                    _EMBED_MARK.format(number), self._render_embed(embed, number, page, config), 1
+                )
         event_id = src_uri.split("/")[0]
         if (
             src_uri.endswith("/index.md")

@@ -97,8 +97,8 @@ BAD_NOTES = {
     "invalid yaml": (
         GOOD_TALK.replace("order: 1", "order: [1"),
         [
-            "docs/testconf/talk.md:9: front matter is not valid YAML (expected ',' or ']', but got "
-            "':')"
+            "docs/testconf/talk.md:9: front matter is not valid YAML (did not find expected ',' "
+            "or ']')"
         ],
     ),
     "unclosed front matter": (
