@@ -9,6 +9,7 @@ stdlib-only and must run on CPython 3.11 and on Pyodide's Python 3.14.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 import re
@@ -52,6 +53,24 @@ def _check_id(kind: str, value: str) -> None:
 # --- parameters -----------------------------------------------------------------
 
 
+def _describe(param) -> dict:
+    """A parameter's declaration as JSON-able data for the browser widget."""
+    return {"kind": param.kind, **dataclasses.asdict(param)}
+
+
+def _number(param, value: Any) -> float:
+    """``value`` as a finite number within the parameter's range, or ValueError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"{param.name}: {value!r} is not {param.allowed()}")
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"{param.name}: {value!r} is not {param.allowed()}") from None
+    if not math.isfinite(number) or not param.min <= number <= param.max:
+        raise ValueError(f"{param.name}: {value!r} is not {param.allowed()}")
+    return number
+
+
 @dataclass(frozen=True)
 class IntParam:
     """An integer between ``min`` and ``max`` (inclusive), moved in ``step``s."""
@@ -79,28 +98,13 @@ class IntParam:
         return f"an integer from {self.min} to {self.max}"
 
     def coerce(self, value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            raise ValueError(f"{self.name}: {value!r} is not {self.allowed()}")
-        try:
-            number = float(value)
-        except ValueError:
-            raise ValueError(f"{self.name}: {value!r} is not {self.allowed()}") from None
-        if not number.is_integer() or not self.min <= number <= self.max:
+        number = _number(self, value)
+        if not number.is_integer():
             raise ValueError(f"{self.name}: {value!r} is not {self.allowed()}")
         return int(number)
 
     def describe(self) -> dict:
-        return {
-            "kind": self.kind,
-            "name": self.name,
-            "label": self.label,
-            "default": self.default,
-            "min": self.min,
-            "max": self.max,
-            "step": self.step,
-            "unit": self.unit,
-            "live": self.live,
-        }
+        return _describe(self)
 
 
 @dataclass(frozen=True)
@@ -128,28 +132,10 @@ class FloatParam:
         return f"a number from {self.min:g} to {self.max:g}"
 
     def coerce(self, value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            raise ValueError(f"{self.name}: {value!r} is not {self.allowed()}")
-        try:
-            number = float(value)
-        except ValueError:
-            raise ValueError(f"{self.name}: {value!r} is not {self.allowed()}") from None
-        if not math.isfinite(number) or not self.min <= number <= self.max:
-            raise ValueError(f"{self.name}: {value!r} is not {self.allowed()}")
-        return number
+        return _number(self, value)
 
     def describe(self) -> dict:
-        return {
-            "kind": self.kind,
-            "name": self.name,
-            "label": self.label,
-            "default": self.default,
-            "min": self.min,
-            "max": self.max,
-            "step": self.step,
-            "unit": self.unit,
-            "live": self.live,
-        }
+        return _describe(self)
 
 
 @dataclass(frozen=True)
@@ -178,13 +164,7 @@ class BoolParam:
         raise ValueError(f"{self.name}: {value!r} is not {self.allowed()}")
 
     def describe(self) -> dict:
-        return {
-            "kind": self.kind,
-            "name": self.name,
-            "label": self.label,
-            "default": self.default,
-            "live": self.live,
-        }
+        return _describe(self)
 
 
 @dataclass(frozen=True)
@@ -217,14 +197,7 @@ class ChoiceParam:
         return value
 
     def describe(self) -> dict:
-        return {
-            "kind": self.kind,
-            "name": self.name,
-            "label": self.label,
-            "default": self.default,
-            "choices": [list(c) for c in self.choices],
-            "live": self.live,
-        }
+        return _describe(self)
 
 
 Param = IntParam | FloatParam | BoolParam | ChoiceParam
