@@ -46,6 +46,10 @@ A good talk's first paragraph.
 """
 
 
+DEMO_TALK = GOOD_TALK.replace("tags: [testing]", "tags: [testing]\ndemos: [faulty]")
+"""The good talk, listing the test-only demo so that its body may embed it."""
+
+
 def mkdocs_yml(
     runtime: bool = False, plugin: bool = True, extra: str = "", demos: Path | None = None
 ) -> str:

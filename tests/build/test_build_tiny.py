@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import zipfile
 
-from tests.conftest import EVENT_PAGE, GOOD_TALK, make_site, run_build
+from tests.conftest import DEMO_TALK, EVENT_PAGE, GOOD_TALK, make_site, run_build
 
 SECOND = (
     GOOD_TALK.replace("title: A Good Talk", "title: Second Talk")
@@ -89,9 +89,7 @@ def test_demo_embed_renders_preview_and_ships_hashed_wheels(tmp_path):
         tmp_path,
         {
             "docs/testconf/index.md": EVENT_PAGE,
-            "docs/testconf/talk.md": GOOD_TALK.replace(
-                "tags: [testing]", "tags: [testing]\ndemos: [faulty]"
-            )
+            "docs/testconf/talk.md": DEMO_TALK
             + "\n```demo\nname: faulty\nscenario: steady\nheight: 300\n```\n",
         },
     )
@@ -127,9 +125,7 @@ def test_bad_demo_reference_fails_with_exact_message(tmp_path):
         tmp_path,
         {
             "docs/testconf/index.md": EVENT_PAGE,
-            "docs/testconf/talk.md": GOOD_TALK.replace(
-                "tags: [testing]", "tags: [testing]\ndemos: [faulty]"
-            )
+            "docs/testconf/talk.md": DEMO_TALK
             + "\n```demo\nname: faulty\nparams: {fault: melt}\n```\n",
         },
     )
@@ -146,9 +142,7 @@ def test_demo_that_raises_in_preview_fails_the_build(tmp_path):
         tmp_path,
         {
             "docs/testconf/index.md": EVENT_PAGE,
-            "docs/testconf/talk.md": GOOD_TALK.replace(
-                "tags: [testing]", "tags: [testing]\ndemos: [faulty]"
-            )
+            "docs/testconf/talk.md": DEMO_TALK
             + "\n```demo\nname: faulty\nscenario: long\nparams: {fault: raise}\n```\n",
         },
     )

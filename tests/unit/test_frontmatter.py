@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 from livenotes.site import scan
-from tests.conftest import EVENT_PAGE, FIXTURES, GOOD_TALK
+from tests.conftest import DEMO_TALK, EVENT_PAGE, FIXTURES, GOOD_TALK
 
 BAD_NOTES = {
     "unknown key": (
@@ -125,25 +125,21 @@ BAD_NOTES = {
         ["docs/testconf/talk.md:15: demo block: unknown demo 'nosuch'; available: faulty"],
     ),
     "bad scenario in block": (
-        GOOD_TALK.replace("tags: [testing]", "tags: [testing]\ndemos: [faulty]")
-        + "\n```demo\nname: faulty\nscenario: nope\n```\n",
+        DEMO_TALK + "\n```demo\nname: faulty\nscenario: nope\n```\n",
         [
             "docs/testconf/talk.md:17: demo block: unknown scenario 'nope'; allowed: steady, short, long"
         ],
     ),
     "bad parameter in block": (
-        GOOD_TALK.replace("tags: [testing]", "tags: [testing]\ndemos: [faulty]")
-        + "\n```demo\nname: faulty\nparams: {limit: 1}\n```\n",
+        DEMO_TALK + "\n```demo\nname: faulty\nparams: {limit: 1}\n```\n",
         ["docs/testconf/talk.md:17: demo block: limit: 1 is not an integer from 5 to 100000"],
     ),
     "unknown parameter in block": (
-        GOOD_TALK.replace("tags: [testing]", "tags: [testing]\ndemos: [faulty]")
-        + "\n```demo\nname: faulty\nparams: {speed: 3}\n```\n",
+        DEMO_TALK + "\n```demo\nname: faulty\nparams: {speed: 3}\n```\n",
         ["docs/testconf/talk.md:17: demo block: unknown parameter 'speed'; allowed: fault, limit"],
     ),
     "block height out of range": (
-        GOOD_TALK.replace("tags: [testing]", "tags: [testing]\ndemos: [faulty]")
-        + "\n```demo\nname: faulty\nheight: 5000\n```\n",
+        DEMO_TALK + "\n```demo\nname: faulty\nheight: 5000\n```\n",
         [
             "docs/testconf/talk.md:17: demo block: height 5000 is not a pixel height from 240 to 1200"
         ],

@@ -7,6 +7,11 @@ from livenotes.site import scan
 from tests.conftest import EVENT_PAGE, FIXTURES, GOOD_TALK
 
 
+def new_talk(root, *args: str) -> int:
+    """Run ``livenotes new-talk`` in ``root`` with ``args``."""
+    return main(["--root", str(root), "new-talk", *args])
+
+
 def _project(tmp_path):
     docs = tmp_path / "docs" / "testconf"
     docs.mkdir(parents=True)
@@ -18,20 +23,16 @@ def _project(tmp_path):
 
 def test_new_talk_writes_a_valid_note(tmp_path, capsys):
     root = _project(tmp_path)
-    code = main(
-        [
-            "--root",
-            str(root),
-            "new-talk",
-            "--event",
-            "testconf",
-            "--title",
-            "Größer: Scaling Ünits!",
-            "--speaker",
-            "Cy Person (Acme Corp)",
-            "--speaker",
-            "Di Other",
-        ]
+    code = new_talk(
+        root,
+        "--event",
+        "testconf",
+        "--title",
+        "Größer: Scaling Ünits!",
+        "--speaker",
+        "Cy Person (Acme Corp)",
+        "--speaker",
+        "Di Other",
     )
     assert code == 0
     assert capsys.readouterr().out.strip() == "docs/testconf/groer-scaling-units.md"
@@ -48,51 +49,17 @@ def test_new_talk_writes_a_valid_note(tmp_path, capsys):
 
 def test_new_talk_picks_a_unique_slug(tmp_path, capsys):
     root = _project(tmp_path)
-    assert (
-        main(
-            [
-                "--root",
-                str(root),
-                "new-talk",
-                "--event",
-                "testconf",
-                "--title",
-                "A Good Talk",
-                "--speaker",
-                "X",
-            ]
-        )
-        == 0
-    )
+    assert new_talk(root, "--event", "testconf", "--title", "A Good Talk", "--speaker", "X") == 0
     assert capsys.readouterr().out.strip() == "docs/testconf/a-good-talk-2.md"
     assert (root / "docs/testconf/a-good-talk.md").read_text() == GOOD_TALK  # untouched
 
 
 def test_new_talk_refuses_a_taken_slug_and_unknown_event(tmp_path, capsys):
     root = _project(tmp_path)
-    assert (
-        main(
-            [
-                "--root",
-                str(root),
-                "new-talk",
-                "--event",
-                "testconf",
-                "--title",
-                "T",
-                "--speaker",
-                "X",
-                "--slug",
-                "a-good-talk",
-            ]
-        )
-        == 2
-    )
+    taken = ("--event", "testconf", "--title", "T", "--speaker", "X", "--slug", "a-good-talk")
+    assert new_talk(root, *taken) == 2
     assert "slug 'a-good-talk' is taken" in capsys.readouterr().err
-    assert (
-        main(["--root", str(root), "new-talk", "--event", "nope", "--title", "T", "--speaker", "X"])
-        == 2
-    )
+    assert new_talk(root, "--event", "nope", "--title", "T", "--speaker", "X") == 2
     assert "no event 'nope'; known events: testconf" in capsys.readouterr().err
     assert (root / "docs/testconf/a-good-talk.md").read_text() == GOOD_TALK
 
