@@ -1,14 +1,17 @@
 """The pinned Pyodide fetch: verified before it enters the cache, cache untouched on failure.
 
-Every test uses small fake tarballs and a fake pin (no network); npm is replaced by a
+Every test uses small fake tarballs and a fake pin, with a manifest written from the fake
+tarball by the same code that writes the real one (no network); npm is replaced by a
 fake script first on PATH that records its calls.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
+import logging
 import os
 import shutil
 import stat
@@ -26,7 +29,9 @@ from livenotes.runtime import (
     core_files,
     core_size,
     fetch_pyodide,
+    pinned_hashes,
     tarball_integrity,
+    write_manifest,
 )
 
 HINT = (
@@ -70,12 +75,36 @@ def no_env_source(monkeypatch):
     monkeypatch.delenv(ENV_SOURCE, raising=False)
 
 
+def pin(monkeypatch, tarball: Path) -> Path:
+    """Pin ``tarball``: its sha512 becomes the pin, and its files the manifest."""
+    monkeypatch.setattr(runtime, "PYODIDE_INTEGRITY", tarball_integrity(tarball))
+    manifest = tarball.with_name(f"pyodide-{PYODIDE_VERSION}.sha256")
+    monkeypatch.setattr(runtime, "MANIFEST", manifest)
+    write_manifest(tarball)
+    return manifest
+
+
 @pytest.fixture
 def tarball(tmp_path, monkeypatch) -> Path:
-    """A good fake tarball, with the pin set to its sha512."""
+    """A good fake tarball, pinned: the pin is its sha512, the manifest its files."""
     path = make_tarball(tmp_path / f"pyodide-{PYODIDE_VERSION}.tgz")
-    monkeypatch.setattr(runtime, "PYODIDE_INTEGRITY", tarball_integrity(path))
+    pin(monkeypatch, path)
     return path
+
+
+def make_folder(root: Path) -> Path:
+    """A folder holding the fake tarball's core files, as a contributor would copy them."""
+    root.mkdir(parents=True)
+    for name in CORE_FILES:
+        (root / name).write_bytes(core_content(name))
+    return root
+
+
+def flip_one_byte(path: Path) -> None:
+    """Damage a file without changing its size."""
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
 
 
 @pytest.fixture
@@ -188,7 +217,7 @@ def test_fetch_creates_a_missing_cache_folder(tarball, tmp_path):
 
 
 @pytest.mark.parametrize("layout", ["flat", "package"])
-def test_fetch_from_local_folder(tmp_path, cache, layout):
+def test_fetch_from_local_folder(tarball, tmp_path, cache, layout):
     source = tmp_path / "pyodide-dist"
     inner = source / "package" if layout == "package" else source
     inner.mkdir(parents=True)
@@ -240,6 +269,129 @@ def test_cache_with_a_damaged_file_is_fetched_again(tarball, cache):
     folder = fetch_pyodide(cache, tarball)
     (folder / "pyodide.asm.wasm").write_bytes(b"x")
     assert_installed(fetch_pyodide(cache, tarball), cache)
+
+
+@pytest.mark.parametrize("name", CORE_FILES)
+def test_cache_damaged_without_a_size_change_is_caught_by_hash(tarball, cache, name, caplog):
+    folder = fetch_pyodide(cache, tarball)
+    flip_one_byte(folder / name)
+    with caplog.at_level(logging.WARNING, logger="livenotes.runtime"):
+        assert_installed(fetch_pyodide(cache, tarball), cache)
+    assert f"{folder / name}: sha256 mismatch with the pinned Pyodide" in caplog.text
+
+
+def test_damaged_cache_and_a_damaged_folder_leave_the_cache_as_it_was(tarball, tmp_path, cache):
+    folder = fetch_pyodide(cache, tarball)
+    flip_one_byte(folder / "python_stdlib.zip")
+    source = make_folder(tmp_path / "dist")
+    flip_one_byte(source / "pyodide.asm.wasm")
+    before = snapshot(cache)
+    with pytest.raises(RuntimeFetchError, match=r"dist/pyodide\.asm\.wasm: sha256 mismatch"):
+        fetch_pyodide(cache, source)
+    assert snapshot(cache) == before
+
+
+def test_good_cache_is_reused_whatever_the_source(tarball, tmp_path, cache):
+    folder = fetch_pyodide(cache, tarball)
+    source = make_folder(tmp_path / "dist")
+    flip_one_byte(source / "pyodide.mjs")
+    before = snapshot(cache), (folder / "pyodide.mjs").read_bytes()
+    assert fetch_pyodide(cache, source) == folder
+    assert (snapshot(cache), (folder / "pyodide.mjs").read_bytes()) == before
+
+
+# -- the manifest: a folder is checked file by file --------------------------------
+
+
+def test_the_checked_in_manifest_is_for_the_pin():
+    """livenotes/pyodide-314.0.7.sha256 was written from the tarball the pin names."""
+    assert runtime.MANIFEST.name == f"pyodide-{PYODIDE_VERSION}.sha256"
+    text = runtime.MANIFEST.read_text(encoding="utf-8")
+    assert f"# tarball {runtime.PYODIDE_INTEGRITY}\n" in text
+    hashes = pinned_hashes()
+    assert set(CORE_FILES) <= set(hashes)
+    assert all(len(digest) == 64 and int(digest, 16) >= 0 for digest in hashes.values())
+    # the same folder check as sha256sum would do, on the real cache when it is there
+    cached = runtime.runtime_dir(Path(__file__).parents[1] / ".cache")
+    if (cached / runtime.MARKER).is_file():
+        for name in CORE_FILES:
+            with open(cached / name, "rb") as stream:
+                assert hashlib.file_digest(stream, "sha256").hexdigest() == hashes[name], name
+
+
+def test_write_manifest_lists_every_file_of_the_tarball(tarball):
+    lines = runtime.MANIFEST.read_text(encoding="utf-8").splitlines()
+    assert lines[1] == f"# tarball {runtime.PYODIDE_INTEGRITY}"
+    entries = [line.split("  ") for line in lines if not line.startswith("#")]
+    assert [name for _digest, name in entries] == sorted(
+        [*CORE_FILES, "README.md", "pyodide.mjs.map"]
+    )
+    for digest, name in entries:
+        if name in CORE_FILES:
+            assert digest == hashlib.sha256(core_content(name)).hexdigest()
+
+
+def test_write_manifest_refuses_a_tarball_that_is_not_pinned(tarball, tmp_path):
+    other = make_tarball(tmp_path / "other.tgz", {name: b"other" for name in CORE_FILES})
+    before = runtime.MANIFEST.read_bytes()
+    with pytest.raises(RuntimeFetchError, match=r"other\.tgz: sha512 mismatch .* only written"):
+        write_manifest(other)
+    assert runtime.MANIFEST.read_bytes() == before
+
+
+def test_cli_writes_the_manifest(tarball, capsys):
+    runtime.MANIFEST.unlink()
+    assert runtime.main(["--write-manifest", str(tarball)]) == 0
+    assert capsys.readouterr().out.strip() == str(runtime.MANIFEST)
+    assert set(CORE_FILES) <= set(pinned_hashes())
+
+
+@pytest.mark.parametrize("name", CORE_FILES)
+def test_folder_with_a_file_that_is_not_the_pinned_one(tarball, tmp_path, cache, name):
+    source = make_folder(tmp_path / "dist")
+    flip_one_byte(source / name)  # same size: only a hash can tell
+    stale = cache / f"pyodide-{PYODIDE_VERSION}"
+    stale.mkdir()
+    (stale / "pyodide.mjs").write_bytes(b"half")
+    before = snapshot(cache)
+    with pytest.raises(RuntimeFetchError) as caught:
+        fetch_pyodide(cache, source)
+    expected = hashlib.sha256(core_content(name)).hexdigest()
+    actual = hashlib.sha256((source / name).read_bytes()).hexdigest()
+    assert str(caught.value) == (
+        f"{source / name}: sha256 mismatch for Pyodide {PYODIDE_VERSION}: expected {expected} "
+        f"(pyodide-{PYODIDE_VERSION}.sha256), got {actual}; this is not the file of the "
+        f"pinned tarball: copy it again, {HINT}"
+    )
+    assert snapshot(cache) == before
+
+
+def test_manifest_for_another_pin_stops_the_build(tarball, cache, monkeypatch):
+    folder = fetch_pyodide(cache, tarball)
+    monkeypatch.setattr(runtime, "PYODIDE_INTEGRITY", "sha512-" + "B" * 86 + "==")
+    before = snapshot(cache)
+    with pytest.raises(RuntimeFetchError) as caught:
+        fetch_pyodide(cache, tarball)
+    message = str(caught.value)
+    assert message.startswith(f"{runtime.MANIFEST}: written for the tarball sha512-")
+    assert message.endswith(
+        f"regenerate it from the verified tarball with python -m livenotes.runtime "
+        f"--write-manifest pyodide-{PYODIDE_VERSION}.tgz"
+    )
+    assert snapshot(cache) == before and folder.is_dir()
+
+
+def test_manifest_without_a_core_file_is_reported(tarball, cache):
+    runtime.MANIFEST.write_text(f"# tarball {runtime.PYODIDE_INTEGRITY}\n", encoding="utf-8")
+    with pytest.raises(RuntimeFetchError, match=r"no sha256 for the core file\(s\) pyodide\.mjs, "):
+        fetch_pyodide(cache, tarball)
+
+
+def test_malformed_manifest_line_is_reported(tarball, cache):
+    with runtime.MANIFEST.open("a", encoding="utf-8") as stream:
+        stream.write("not a line\n")
+    with pytest.raises(RuntimeFetchError, match=r"\.sha256:12: not a sha256sum line"):
+        fetch_pyodide(cache, tarball)
 
 
 # -- failures leave the cache as it was ---------------------------------------------
