@@ -5,12 +5,14 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import textwrap
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,14 +141,82 @@ def serve():
         server.shutdown()
 
 
+#: Where the browser tests look for a browser, in order. ``$CHROMIUM`` is an explicit
+#: choice and is the only candidate when set. Then the names on PATH: Debian's
+#: ``chromium``; ``chromium-browser`` (older Ubuntu, and GitHub's ubuntu-24.04 image,
+#: whose /usr/bin/chromium and chromium-browser link to a Chromium build); Google's
+#: ``google-chrome`` package, which that image also carries and names in ``$CHROME_BIN``.
+BROWSER_ENV = "CHROMIUM"
+BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+BROWSER_FALLBACK_ENV = "CHROME_BIN"
+_BROWSER_VERSION = re.compile(r"^(Chromium|Google Chrome)\b.*\d", re.IGNORECASE)
+
+
+def _browser_problem(path: str) -> str | None:
+    """Why Playwright cannot drive the browser at ``path``, or None when it can."""
+    real = os.path.realpath(path)
+    if real.startswith("/snap/") or os.path.basename(real) == "snap":
+        # A snap has its own /tmp, so it never sees the profile Playwright makes there.
+        return "is a snap, which cannot see Playwright's profile in /tmp"
+    try:
+        with open(real, "rb") as stream:
+            head = stream.read(8192)
+    except OSError as error:
+        return f"cannot be read ({error.strerror or error})"
+    if head.startswith(b"#!") and b"/snap/" in head:
+        return "is a wrapper that starts the chromium snap"
+    try:
+        done = subprocess.run(
+            [path, "--version"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"does not run ({error})"
+    version = done.stdout.strip()
+    if done.returncode != 0 or not _BROWSER_VERSION.match(version):
+        said = (version or done.stderr.strip()).splitlines()
+        return f"`--version` exited {done.returncode} saying {(said or [''])[0][:80]!r}"
+    return None
+
+
+def find_browser(environ: Mapping[str, str] = os.environ) -> tuple[str | None, list[str]]:
+    """The first browser that runs, and why each one before it was passed over."""
+    if environ.get(BROWSER_ENV):
+        wanted = [(f"${BROWSER_ENV}={environ[BROWSER_ENV]}", environ[BROWSER_ENV])]
+    else:
+        wanted = [(name, name) for name in BROWSER_NAMES]
+        if environ.get(BROWSER_FALLBACK_ENV):
+            fallback = environ[BROWSER_FALLBACK_ENV]
+            wanted.append((f"${BROWSER_FALLBACK_ENV}={fallback}", fallback))
+    search = environ.get("PATH", os.defpath)
+    passed_over = []
+    seen = set()
+    for label, name in wanted:
+        path = shutil.which(name, path=search)
+        if not path:
+            passed_over.append(f"{label}: not found" if label != name else f"{name}: not on PATH")
+            continue
+        if os.path.realpath(path) in seen:
+            continue
+        seen.add(os.path.realpath(path))
+        problem = _browser_problem(path)
+        if problem is None:
+            return path, passed_over
+        passed_over.append(f"{label}: {path} {problem}")
+    return None, passed_over
+
+
 def chromium_path() -> str:
-    path = (
-        os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    )
-    if not path:
+    """The browser the tests drive; fails the test (never skips) when there is none."""
+    path, passed_over = find_browser()
+    if path is None:
         pytest.fail(
-            "no chromium on PATH: install it with `sudo apt-get install chromium` "
-            "(Debian/Ubuntu) or set CHROMIUM=/path/to/chromium",
+            f"no browser for the browser tests ({'; '.join(passed_over)}); install Chromium "
+            "(`sudo apt-get install chromium` on Debian) or Google Chrome, or set "
+            f"{BROWSER_ENV}=/path/to/chromium",
             pytrace=False,
         )
     return path
