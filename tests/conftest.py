@@ -282,8 +282,24 @@ def fixture_site(tmp_path_factory) -> Built:
 
 @pytest.fixture(scope="session")
 def real_site(tmp_path_factory) -> Built:
-    """The project's own site, built once with ``--strict``."""
-    return _build_for_serving(ROOT, tmp_path_factory.mktemp("real-site"))
+    """The project's own site, built once by ``bin/build`` (as the deploy job builds it)
+    for the address it will be served on."""
+    out = tmp_path_factory.mktemp("real-site")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    env = {**os.environ, "SITE_URL": url}
+    env.pop("EDIT_URI", None)
+    result = subprocess.run(
+        [str(ROOT / "bin" / "build"), "-d", str(out)],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    return Built(out, url, port, result.stderr)
 
 
 @pytest.fixture(scope="session")
