@@ -64,8 +64,9 @@ def _number(param, value: Any) -> float:
         raise ValueError(f"{param.name}: {value!r} is not {param.allowed()}")
     try:
         number = float(value)
-    except ValueError:
-        raise ValueError(f"{param.name}: {value!r} is not {param.allowed()}") from None
+    except (ValueError, OverflowError):  # OverflowError: an int beyond a float's range
+        shown = value if len(repr(value)) <= 40 else f"{repr(value)[:20]}..."
+        raise ValueError(f"{param.name}: {shown} is not {param.allowed()}") from None
     if not math.isfinite(number) or not param.min <= number <= param.max:
         raise ValueError(f"{param.name}: {value!r} is not {param.allowed()}")
     return number

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import re
 import sys
 import unicodedata
@@ -19,16 +20,25 @@ def _project(path: str | None) -> Path:
 
 
 def check(root: Path) -> int:
-    """Check every note and demo reference; print one line per problem."""
-    docs = root / "docs"
-    if not docs.is_dir():
+    """Check every note as the build would; print one line per problem."""
+    config_file = root / "mkdocs.yml"
+    if not config_file.is_file():
         print(
-            f"{root}: no docs/ folder here; run from the project root or pass --root",
+            f"{root}: no mkdocs.yml here; run from the project root or pass --root",
             file=sys.stderr,
         )
         return 2
-    index, problems = scan(docs, root / "demos")
-    for problem in sorted(problems):
+    os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+    from mkdocs.exceptions import ConfigurationError
+
+    from livenotes.checks import check_project
+
+    try:
+        index, problems = check_project(config_file)
+    except ConfigurationError as error:
+        print(f"mkdocs.yml: {' '.join(str(error).split())}", file=sys.stderr)
+        return 2
+    for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
         print(f"{len(problems)} problem(s) found", file=sys.stderr)

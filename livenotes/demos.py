@@ -15,10 +15,8 @@ import importlib.util
 import io
 import json
 import re
-import signal
 import sys
 import tempfile
-import threading
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,11 +25,12 @@ from typing import Any
 import yaml
 
 import demokit
-from livenotes.frontmatter import Problem, parse_yaml
+from livenotes.frontmatter import Problem, YamlProblem, parse_yaml, split_lines, yaml_line
+from livenotes.limits import Deadline
 
 EMBED_KEYS = ("name", "scenario", "params", "seed", "height")
 HEIGHT_RANGE = (240, 1200)
-_FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*demo[ \t]*$")
+_FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`]*?)[ \t]*$")
 
 
 @dataclass
@@ -126,27 +125,56 @@ class Embed:
 
 
 def find_embeds(path: str, body: str, body_line: int) -> tuple[list[Embed], list[Problem]]:
-    """Find demo blocks in a note's body (``body_line`` is the body's first line)."""
-    lines = body.splitlines()
+    """Find demo blocks in a note's body (``body_line`` is the body's first line).
+
+    A fence of any other kind is skipped whole, as Markdown reads it: a demo block
+    quoted inside a code block is text, not an embed.
+    """
+    lines = split_lines(body)
     embeds: list[Embed] = []
     problems: list[Problem] = []
     index = 0
     while index < len(lines):
-        match = _FENCE_OPEN.match(lines[index])
+        match = _FENCE_OPEN.match(lines[index].rstrip("\n"))
         if not match:
             index += 1
             continue
         fence = match["fence"]
-        close = next((j for j in range(index + 1, len(lines)) if lines[j].strip() == fence), None)
+        # CommonMark: the closing fence is the same character, at least as long.
+        close = next(
+            (
+                j
+                for j in range(index + 1, len(lines))
+                if (text := lines[j].strip())
+                and set(text) == {fence[0]}
+                and len(text) >= len(fence)
+            ),
+            None,
+        )
         line = body_line + index
+        if match["info"] != "demo":
+            index = len(lines) if close is None else close + 1
+            continue
         if close is None:
             problems.append(Problem(path, line, f"demo block is not closed; end it with {fence}"))
             break
         embed = Embed(path, line, index, close + 1)
-        problems.extend(_parse_embed(embed, "\n".join(lines[index + 1 : close])))
+        problems.extend(_parse_embed(embed, "".join(lines[index + 1 : close])))
         embeds.append(embed)
         index = close + 1
     return embeds, problems
+
+
+def mark_embeds(path: str, markdown: str, nonce: str) -> str:
+    """``markdown`` with each demo block replaced by a placeholder that the plugin fills
+    with the rendered widget once the page is laid out (see ``checks.marker_html``)."""
+    from livenotes.checks import marker_html
+
+    found, _ = find_embeds(path, markdown, 1)
+    lines = split_lines(markdown)
+    for number, embed in reversed(list(enumerate(found))):
+        lines[embed.start : embed.end] = ["\n", marker_html(nonce, number) + "\n", "\n"]
+    return "".join(lines)
 
 
 def _parse_embed(embed: Embed, text: str) -> list[Problem]:
@@ -155,13 +183,11 @@ def _parse_embed(embed: Embed, text: str) -> list[Problem]:
 
     try:
         node, data = parse_yaml(text)
+    except YamlProblem as error:
+        return [problem(error.line + 1, error.message(embed.line + 1))]
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        return [
-            problem(
-                mark.line + 1 if mark else 0, f"not valid YAML ({getattr(error, 'problem', error)})"
-            )
-        ]
+        reason = getattr(error, "problem", None) or str(error).splitlines()[0]
+        return [problem(yaml_line(error, text) + 1, f"not valid YAML ({reason})")]
     if not isinstance(data, dict):
         return [
             problem(0, "write 'name: <demo>' and optional scenario, params, seed, height lines")
@@ -275,15 +301,12 @@ def preview(package: DemoPackage, embed: Embed) -> tuple[dict[str, Any] | None, 
     if key in _PREVIEWS:
         return _PREVIEWS[key], None
 
-    def on_alarm(signum, frame):
-        raise _Stuck
-
-    timed = threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
-    previous = signal.signal(signal.SIGALRM, on_alarm) if timed else None
     try:
-        if timed:
-            signal.setitimer(signal.ITIMER_REAL, PREVIEW_SECONDS)
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        with (
+            Deadline(PREVIEW_SECONDS, _Stuck),
+            contextlib.redirect_stdout(io.StringIO()),
+            contextlib.redirect_stderr(io.StringIO()),
+        ):
             runner = demokit.Runner(demo, embed.scenario, embed.params, embed.seed)
             runner.step(runner.scenario.preview_steps)
             _PREVIEWS[key] = runner.snapshot()
@@ -294,10 +317,6 @@ def preview(package: DemoPackage, embed: Embed) -> tuple[dict[str, Any] | None, 
         )
     except Exception as error:
         message = f"the preview of {demo.name!r} raised {type(error).__name__}: {error}"
-    finally:
-        if timed:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
     return None, Problem(embed.path, embed.line, f"demo block: {message}")
 
 

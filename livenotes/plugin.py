@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import os
 import re
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment
+from markupsafe import Markup, escape
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
@@ -17,16 +19,31 @@ from mkdocs.structure.nav import Navigation, Section
 from mkdocs.structure.pages import Page
 from mkdocs.utils import get_relative_url
 
+from livenotes import checks
 from livenotes.config import LiveNotesConfig
-from livenotes.demos import Embed, demo_wheel, find_embeds, kit_wheel, preview
-from livenotes.frontmatter import NoteError
-from livenotes.site import SiteIndex, scan
+from livenotes.content import check_html
+from livenotes.demos import Embed, demo_wheel, kit_wheel, mark_embeds
+from livenotes.frontmatter import Problem
+from livenotes.limits import Deadline
+from livenotes.site import SiteIndex
 
 TALKS_MARKER = "<!-- talks -->"
-_EMBED_MARK = '<div data-livenotes-embed="{}"></div>'
 _TALKS_RE = re.compile(r"<p>\s*<!-- talks -->\s*</p>|<!-- talks -->")
 _FIRST_PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
+
+OWN_TEMPLATES = frozenset(
+    {
+        "gallery.html",
+        "speakers.html",
+        "partials/demo.html",
+        "partials/event-talks.html",
+        "partials/share-meta.html",
+        "partials/talk-header.html",
+        "partials/talk-pager.html",
+    }
+)
+"""Templates of ours, rendered with Jinja's autoescaping: front matter is text."""
 
 GENERATED = {
     "speakers.md": "---\ntitle: Speakers\ntemplate: speakers.html\nsummary: Everyone who spoke, "
@@ -47,25 +64,34 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
         self.runtime: dict[str, Any] = {}
         self.wheels: dict[str, str] = {}  # demo name (or "demokit") -> site path
         self.previews: dict[tuple[str, int], dict | None] = {}
+        self.nonce = ""  # marks the demo blocks the plugin itself put into a page
+        self.content_problems: list[Problem] = []
+        self.render_deadline: Deadline | None = None
 
     # --- hooks, in build order -------------------------------------------------------
 
     def on_config(self, config):
         # Options such as demos_dir are relative to mkdocs.yml, not to the shell's folder.
         self.root = Path(config.config_file_path).parent
+        if _SLOW_RENDER not in _BUILD_LOG.filters:
+            _BUILD_LOG.addFilter(_SLOW_RENDER)
         return config
 
     def on_files(self, files: Files, *, config) -> Files:
         if not self.config.enabled:
             return files
-        docs_dir = Path(config.docs_dir)
-        pages = sorted(f.src_uri for f in files.documentation_pages() if f.abs_src_path)
-        self.index, problems = scan(docs_dir, self.root / self.config.demos_dir, pages)
+        self.index, problems = checks.scan_files(
+            files, Path(config.docs_dir), self.root / self.config.demos_dir
+        )
+        self.nonce = checks.new_nonce()
+        self.content_problems = []
         self.previews = {}
-        if self.config.previews:
-            problems += self._render_previews()
+        if self.config.previews and not problems:
+            # Only sound embeds are previewed: a mistake is reported once, not again as
+            # the preview it breaks.
+            self.previews, problems = checks.render_previews(self.index)
         if problems:
-            raise PluginError(f"{len(problems)} problem(s) in the notes:\n{NoteError(problems)}")
+            raise PluginError(checks.report(problems))
         for src_uri, content in GENERATED.items():
             if files.get_file_from_path(src_uri) is None:
                 files.append(File.generated(config, src_uri, content=content))
@@ -85,30 +111,57 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
     def on_page_markdown(self, markdown: str, *, page: Page, config, files) -> str:
         if not self.config.enabled:
             return markdown
-        src_uri = page.file.src_uri
         self._describe(page)
-        embeds = self.index.embeds.get(src_uri)
-        if not embeds:
-            return markdown
-        # MkDocs strips blank lines after the front matter, so find the blocks again
-        # in the text we are given; they are the same blocks, in the same order.
-        found, _ = find_embeds(page.file.src_uri, markdown, 1)
-        lines = markdown.splitlines()
-        for number, embed in reversed(list(enumerate(found))):
-            lines[embed.start : embed.end] = ["", _EMBED_MARK.format(number), ""]
-        return "\n".join(lines)
+        title = page.meta.get("title")
+        if isinstance(title, str) and not isinstance(title, Markup):
+            # Material prints page titles raw in places (navigation, header, <title>):
+            # as Markup of the escaped text they read right everywhere, and ``| e``
+            # leaves them alone.
+            page.meta["title"] = escape(title)
+        if self.index.embeds.get(page.file.src_uri):
+            markdown = mark_embeds(page.file.src_uri, markdown, self.nonce)
+        source = self.index.sources.get(page.file.src_uri)
+        if source is not None:
+            self._limit_render(source)
+        return markdown
 
     def on_page_content(self, content: str, *, page: Page, config, files) -> str:
         if not self.config.enabled:
             return content
+        if self.render_deadline is not None:
+            self.render_deadline.stop()
         if "description" not in page.meta:
             match = _FIRST_PARAGRAPH.search(content)
             if match:
                 text = html.unescape(_TAG.sub("", match.group(1)))
                 page.meta["description"] = _attribute(text)
+        source = self.index.sources.get(page.file.src_uri)
+        if source is not None:
+            self.content_problems += check_html(
+                source.path,
+                content,
+                source.body,
+                source.body_line,
+                checks.markers(self.nonce, len(self.index.embeds.get(page.file.src_uri, []))),
+            )
         return content
 
+    def on_build_error(self, *, error: Exception) -> None:
+        if self.render_deadline is not None:
+            self.render_deadline.stop()
+
     def on_env(self, env: Environment, *, config, files) -> Environment:
+        if not self.config.enabled:
+            return env
+        if self.content_problems:
+            raise PluginError(checks.report(self.content_problems))
+        previous = env.autoescape
+        env.autoescape = lambda name: (
+            name in OWN_TEMPLATES or (previous(name) if callable(previous) else bool(previous))
+        )
+        # Jinja's striptags unescapes what it keeps (``&lt;`` becomes ``<``), and
+        # Material prints its result raw; ours keeps the text escaped.
+        env.filters["striptags"] = lambda value: escape(Markup(str(value)).striptags())
         self.env = env
         return env
 
@@ -136,7 +189,9 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
                 # str.replace, not a regex over the whole page: pages carry the whole
                 # navigation, and this runs for every page with a demo.
                 output = output.replace(
-                    _EMBED_MARK.format(number), self._render_embed(embed, number, page, config), 1
+                    checks.marker_html(self.nonce, number),
+                    self._render_embed(embed, number, page, config),
+                    1,
                 )
         event_id = src_uri.split("/")[0]
         if (
@@ -153,6 +208,17 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
         return output
 
     # --- helpers -----------------------------------------------------------------------
+
+    def _limit_render(self, source) -> None:
+        """Arm the render deadline for the page MkDocs is about to render."""
+
+        def error() -> PluginError:
+            _SLOW_RENDER.problem = checks.too_slow(source.path, source.body, source.body_line)
+            return PluginError(checks.report([_SLOW_RENDER.problem]))
+
+        _SLOW_RENDER.problem = None
+        self.render_deadline = Deadline(checks.RENDER_SECONDS, error)
+        self.render_deadline.start()
 
     def _describe(self, page: Page) -> None:
         """Summary from front matter becomes the page's meta description."""
@@ -183,20 +249,10 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
         )
         event = self.index.events.get(index.file.src_uri.split("/")[0]) if index else None
         if event is not None:
-            section.title = event.title
+            section.title = escape(event.title)
         for child in section.children:
             if isinstance(child, Section):
                 self._order_section(child)
-
-    def _render_previews(self) -> list:
-        problems = []
-        for src_uri, embeds in self.index.embeds.items():
-            for number, embed in enumerate(embeds):
-                frame, problem = preview(self.index.demos[embed.name], embed)
-                if problem:
-                    problems.append(problem)
-                self.previews[(src_uri, number)] = frame
-        return problems
 
     def _add_wheels(self, files: Files, config) -> None:
         out = self.root / self.config.runtime_cache / "wheels"
@@ -288,10 +344,26 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
         )
 
 
-def _attribute(text: str) -> str:
+_BUILD_LOG = logging.getLogger("mkdocs.commands.build")
+
+
+class _SlowRenderFilter(logging.Filter):
+    """MkDocs logs "Error reading page '...':" before the error a hook raised while the
+    page rendered; for a render that ran out of time our one line says it all."""
+
+    problem: Problem | None = None  # set while a render that ran out of time aborts
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (self.problem is not None and str(record.msg).startswith("Error reading page"))
+
+
+_SLOW_RENDER = _SlowRenderFilter()
+
+
+def _attribute(text: str) -> Markup:
     """One line of text, escaped for an HTML attribute: Material's base template puts
     ``page.meta.description`` into ``content="..."`` as it is."""
-    return html.escape(" ".join(text.split()), quote=True)
+    return escape(" ".join(text.split()))
 
 
 def _url_context(page: Page, config) -> dict:

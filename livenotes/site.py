@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,8 +22,11 @@ DEMO_PAGES = "demos"
 
 
 def anchor(name: str) -> str:
-    """The id of a person's entry in the speakers index."""
-    return re.sub(r"[^\w]+", "-", name.lower()).strip("-")
+    """The id of a person's entry in the speakers index: the name with case, spacing,
+    punctuation and accents' composed forms ironed out, so that two spellings of one
+    person get one entry (and one id)."""
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    return re.sub(r"[\W_]+", "-", folded).strip("-")
 
 
 @dataclass
@@ -83,6 +87,7 @@ class SiteIndex:
     demos: dict[str, DemoPackage] = field(default_factory=dict)
     embeds: dict[str, list[Embed]] = field(default_factory=dict)  # by src_uri
     demo_pages: dict[str, str] = field(default_factory=dict)  # demo name -> src_uri
+    sources: dict[str, fm.Source] = field(default_factory=dict)  # every page read, by src_uri
 
     def event_talks(self, event: str) -> list[Talk]:
         return self.events[event].talks if event in self.events else []
@@ -137,12 +142,31 @@ def scan(
     sources: dict[str, fm.Source] = {}
     for src_uri in src_uris:
         path = f"{label}/{src_uri}"
-        text = (docs_dir / src_uri).read_text(encoding="utf-8")
+        file = docs_dir / src_uri
+        if not src_uri.endswith(".md"):
+            problems.append(
+                Problem(
+                    path,
+                    1,
+                    f"notes are Markdown files ending in .md; rename it to {Path(src_uri).stem}.md",
+                )
+            )
+            continue
+        if file.is_symlink():
+            problems.append(
+                Problem(path, 1, "the file is a symbolic link; put the note itself here")
+            )
+            continue
+        text, problem = fm.decode(path, file.read_bytes())
+        if problem:
+            problems.append(problem)
+            continue
         source, found = fm.read_source(path, text)
         problems.extend(found)
         if found:
             continue
         sources[src_uri] = source
+        index.sources[src_uri] = source
         kind = _kind(src_uri)
         if kind == "event":
             problems.extend(_add_event(index, src_uri, source))
@@ -156,6 +180,7 @@ def scan(
             problems.extend(_add_talk(index, src_uri, source))
     for event in index.events.values():
         event.talks.sort(key=lambda t: (t.order, t.slug))
+    problems.extend(_check_speakers(index, sources))
     problems.extend(_check_demos(index, sources))
     return index, problems
 
@@ -260,6 +285,50 @@ def _add_talk(index: SiteIndex, src_uri: str, source: fm.Source) -> list[Problem
     index.talks[src_uri] = talk
     index.events[event].talks.append(talk)
     return []
+
+
+def _check_speakers(index: SiteIndex, sources: dict[str, fm.Source]) -> list[Problem]:
+    """One person, one spelling: names that differ only in case, spacing or punctuation
+    would share an id in the speakers index."""
+    problems: list[Problem] = []
+    first: dict[str, tuple[str, str, int]] = {}  # anchor -> (name, path, line)
+    for src_uri in sorted(index.talks):
+        talk, source = index.talks[src_uri], sources[src_uri]
+        for position, speaker in enumerate(talk.speakers):
+            line = source.line("speakers", position, "name")
+            key = speaker.anchor
+            if not key:
+                problems.append(
+                    Problem(
+                        source.path,
+                        line,
+                        f"speakers: name: {speaker.name!r} has no letters; write the person's name",
+                    )
+                )
+                continue
+            if key not in first:
+                first[key] = (speaker.name, source.path, line)
+                continue
+            name, path, where = first[key]
+            if (name, path) == (speaker.name, source.path):
+                problems.append(
+                    Problem(
+                        source.path,
+                        line,
+                        f"speakers: {speaker.name!r} is listed twice (also line {where}); "
+                        "list each speaker once",
+                    )
+                )
+            elif name != speaker.name:
+                problems.append(
+                    Problem(
+                        source.path,
+                        line,
+                        f"speakers: {speaker.name!r} is the same person as {name!r} "
+                        f"({path}:{where}); spell the name the same way everywhere",
+                    )
+                )
+    return problems
 
 
 def _check_demos(index: SiteIndex, sources: dict[str, fm.Source]) -> list[Problem]:

@@ -79,7 +79,7 @@ def test_generated_pages(tmp_path):
         assert fact in header, fact
     pager = talk[talk.index('class="ln-pager"') :]
     assert 'href="../alpha/" rel="next"' in pager and 'rel="prev"' not in pager
-    assert '<meta name="description" content="A good talk&#x27;s first paragraph.">' in talk
+    assert '<meta name="description" content="A good talk&#39;s first paragraph.">' in talk
     tags = (site / "tags/index.html").read_text()
     assert "testing" in tags and "zeta/" in tags
 

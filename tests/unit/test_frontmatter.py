@@ -74,7 +74,10 @@ BAD_NOTES = {
     ),
     "link not a URL": (
         GOOD_TALK.replace("tags:", "links:\n  slides: slides.pdf\ntags:"),
-        ["docs/testconf/talk.md:10: links: slides: 'slides.pdf' is not a URL; use https://..."],
+        [
+            "docs/testconf/talk.md:10: links: slides: 'slides.pdf' is not a full URL; "
+            "use a full http:// or https:// address"
+        ],
     ),
     "bad tag": (
         GOOD_TALK.replace("tags: [testing]", "tags: [Testing Things]"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from livenotes.cli import main, slugify
 from livenotes.site import scan
-from tests.conftest import EVENT_PAGE, FIXTURES, GOOD_TALK
+from tests.conftest import EVENT_PAGE, FIXTURES, GOOD_TALK, mkdocs_yml
 
 
 def new_talk(root, *args: str) -> int:
@@ -18,6 +18,7 @@ def _project(tmp_path):
     (docs / "index.md").write_text(EVENT_PAGE)
     (docs / "a-good-talk.md").write_text(GOOD_TALK)
     (tmp_path / "demos").symlink_to(FIXTURES / "demos")
+    (tmp_path / "mkdocs.yml").write_text(mkdocs_yml(runtime=False), encoding="utf-8")
     return tmp_path
 
 

@@ -1,0 +1,141 @@
+"""Every check a note goes through, in one place, for ``mkdocs build`` and for
+``livenotes check`` alike, so the two print the same lines.
+
+Two stages: first the files themselves (encoding, front matter, demo blocks, speakers),
+read without building; then, once those are sound, the HTML each page renders to. The
+build runs the first stage in ``on_files`` and the second as MkDocs renders each page;
+``livenotes check`` runs both with MkDocs' own file list and Markdown settings.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from mkdocs.structure.files import Files
+
+from livenotes.content import check_html
+from livenotes.demos import mark_embeds, preview
+from livenotes.frontmatter import NoteError, Problem, split_lines
+from livenotes.limits import Deadline
+from livenotes.site import SiteIndex, scan
+
+
+def scan_files(files: Files, docs_dir: Path, demos_dir: Path) -> tuple[SiteIndex, list[Problem]]:
+    """Stage one over MkDocs' own list of files: the notes it builds are the notes we
+    check, and a note it would silently leave out is a problem."""
+    pages = sorted(f.src_uri for f in files.documentation_pages() if f.abs_src_path)
+    index, problems = scan(docs_dir, demos_dir, pages)
+    for file in files:
+        if file.is_documentation_page() and file.inclusion.is_excluded() and file.abs_src_path:
+            hidden = any(part.startswith(".") for part in Path(file.src_uri).parts)
+            if hidden or file.src_uri.startswith("templates/"):
+                problems.append(
+                    Problem(
+                        f"{docs_dir.name}/{file.src_uri}",
+                        1,
+                        "MkDocs leaves this file out (names starting with '.' and the "
+                        "templates/ folder are not built); move it into an event folder",
+                    )
+                )
+    return index, problems
+
+
+def render_previews(index: SiteIndex) -> tuple[dict[tuple[str, int], dict | None], list[Problem]]:
+    """Each embed's preview frame, run under CPython; a demo that raises or hangs is a
+    problem of the note that embeds it."""
+    previews: dict[tuple[str, int], dict | None] = {}
+    problems = []
+    for src_uri, embeds in index.embeds.items():
+        for number, embed in enumerate(embeds):
+            frame, problem = preview(index.demos[embed.name], embed)
+            if problem:
+                problems.append(problem)
+            previews[(src_uri, number)] = frame
+    return previews, problems
+
+
+RENDER_SECONDS = 2.0
+"""Wall time Markdown may take to render one note. A real note (a few to a few dozen
+KB) renders in well under 0.1 s; Python-Markdown's link and raw-HTML parsing slow down
+without bound on some inputs (a long run of '[', '[a](' or '<a '), and a build must not
+hang on one."""
+
+
+class RenderTooSlow(Exception):
+    pass
+
+
+def too_slow(path: str, body: str, body_line: int) -> Problem:
+    """The slow-render problem, placed on the note's longest line (where such runs sit)."""
+    lines = split_lines(body) or [""]
+    longest = max(range(len(lines)), key=lambda n: len(lines[n]))
+    return Problem(
+        path,
+        body_line + longest,
+        f"Markdown took over {RENDER_SECONDS:g} s to render this note; a long run of '[', "
+        "'(' or '<' on one line is the usual cause: break it up or put it in a code block",
+    )
+
+
+def new_nonce() -> str:
+    """A value a note cannot guess, so that only the plugin's own demo placeholders are
+    taken for demo blocks."""
+    return secrets.token_hex(8)
+
+
+def marker_value(nonce: str, number: int) -> str:
+    return f"{nonce}-{number}"
+
+
+def marker_html(nonce: str, number: int) -> str:
+    return f'<div data-livenotes-embed="{marker_value(nonce, number)}"></div>'
+
+
+def markers(nonce: str, count: int) -> frozenset[str]:
+    return frozenset(marker_value(nonce, number) for number in range(count))
+
+
+def report(problems: list[Problem]) -> str:
+    """Every problem once, one per line, sorted by file and line."""
+    unique = sorted(set(problems))
+    return f"{len(unique)} problem(s) in the notes:\n{NoteError(unique)}"
+
+
+def check_project(config_file: Path) -> tuple[SiteIndex | None, list[Problem]]:
+    """Both stages for the site of ``config_file``, as a build would run them."""
+    import markdown
+    from mkdocs.config import load_config
+    from mkdocs.structure.files import get_files
+
+    config = load_config(str(config_file))
+    plugin = config.plugins.get("livenotes")
+    root = config_file.parent
+    demos_dir = root / (plugin.config.demos_dir if plugin is not None else "demos")
+    index, problems = scan_files(get_files(config), Path(config.docs_dir), demos_dir)
+    if not problems and (plugin is None or plugin.config.previews):
+        problems = render_previews(index)[1]
+    if problems:
+        return index, sorted(set(problems))
+    nonce = new_nonce()
+
+    def renderer() -> markdown.Markdown:
+        return markdown.Markdown(
+            extensions=config.markdown_extensions, extension_configs=config.mdx_configs or {}
+        )
+
+    md = renderer()
+    for src_uri, source in index.sources.items():
+        embeds = index.embeds.get(src_uri, [])
+        text = mark_embeds(source.path, source.body, nonce) if embeds else source.body
+        try:
+            with Deadline(RENDER_SECONDS, RenderTooSlow):
+                rendered = md.reset().convert(text)
+        except RenderTooSlow:
+            problems.append(too_slow(source.path, source.body, source.body_line))
+            md = renderer()  # an interrupted converter may hold half a document
+            continue
+        problems += check_html(
+            source.path, rendered, source.body, source.body_line, markers(nonce, len(embeds))
+        )
+    return index, sorted(set(problems))
