@@ -289,15 +289,20 @@ def real_site(tmp_path_factory) -> Built:
     url = f"http://127.0.0.1:{port}/"
     env = {**os.environ, "SITE_URL": url}
     env.pop("EDIT_URI", None)
-    result = subprocess.run(
-        [str(ROOT / "bin" / "build"), "-d", str(out)],
+    run = functools.partial(
+        subprocess.run,
         cwd=ROOT,
         env=env,
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=1200,
     )
+    # Set up first, so that the build's log holds only MkDocs' lines (pip, when it has
+    # to install, prints warnings of its own).
+    setup = run(["bash", "-c", "source bin/_setup"])
+    assert setup.returncode == 0, setup.stderr
+    result = run([str(ROOT / "bin" / "build"), "-d", str(out)])
     assert result.returncode == 0, result.stderr
     return Built(out, url, port, result.stderr)
 
