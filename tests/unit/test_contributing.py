@@ -39,3 +39,18 @@ def test_reference_matches_schema(heading, fields):
         for name, field in fields.items()
     ]
     assert _table(text, heading) == expected
+
+
+def test_html_allowlist_matches_the_checker():
+    """CONTRIBUTING's "HTML in notes" lists exactly the elements the checker allows."""
+    from livenotes.content import ALLOWED_ELEMENTS, GLOBAL_ATTRIBUTES, LINK_SCHEMES
+
+    text = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    part = text[text.index("## HTML in notes") :]
+    part = part[: part.index("\n## ", 1)]
+    elements = part[part.index("- Elements:") : part.index("- Attributes:")]
+    assert set(re.findall(r"`([a-z0-9]+)`", elements)) == ALLOWED_ELEMENTS
+    attributes = part[part.index("- Attributes:") : part.index("on\n  any of them")]
+    assert set(re.findall(r"`([a-z]+)`", attributes)) == GLOBAL_ATTRIBUTES
+    links = part[part.index("- Links") : part.index("Images and media")]
+    assert set(re.findall(r"`([a-z]+)`", links)) - {"href", "cite"} == LINK_SCHEMES
