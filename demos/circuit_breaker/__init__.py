@@ -1,6 +1,7 @@
-"""Circuit breakers on the critical path: Grab's booking flow with resilience4j's breaker.
+"""Circuit breakers on the critical path: a booking flow based on Grab's talk, with
+resilience4j's breaker.
 
-From "Critical Path Analysis – Prioritizing What Matters" (Althaf Hameez, Grab, SRECon19
+From "Critical Path Analysis – Prioritizing What Matters" (Althaf Hameez, Grab, SREcon19
 Asia/Pacific). ``breaker.py`` is a standalone resilience4j-faithful circuit breaker;
 ``core.py`` simulates the booking flow; ``view.py`` draws it.
 """
@@ -159,8 +160,9 @@ DEMO = Demo(
     name="circuit_breaker",
     title="Circuit breakers on the critical path",
     summary=(
-        "Grab's booking flow with dependencies on and off the critical path: break one and "
-        "see how resilience4j's circuit breaker and a fallback keep bookings going."
+        "A simplified booking flow, based on Grab's talk, with dependencies on and off the "
+        "critical path: break one and see how resilience4j's circuit breaker and a fallback "
+        "keep bookings going."
     ),
     talk="srecon19apac/critical-path-analysis",
     params=PARAMS,
