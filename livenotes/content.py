@@ -72,6 +72,13 @@ _URL_TRIM = "".join(chr(c) for c in range(0x21))
 
 HELP = 'see "HTML in notes" in CONTRIBUTING.md'
 
+# Ids the page's own code looks elements up by: Material's (``__search``, ``__config``,
+# ``__drawer``...) and the widget's (``ln-...``). A note holding one would take it over
+# ("DOM clobbering"). Markdown's extensions write the ``__tabbed_...`` and
+# ``__codelineno-...`` ids themselves.
+_RESERVED_ID = re.compile(r"^(?:__|ln-)", re.I)
+_EXTENSION_ID = re.compile(r"^__(?:tabbed_\d+(?:_\d+)?|codelineno-[\w-]+|span-[\w-]+)$")
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -150,6 +157,16 @@ def _check_attribute(tag: str, name: str, value: str, allowed: frozenset[str]) -
         return _handler_finding(tag, name, value)
     if not (name in GLOBAL_ATTRIBUTES or name in allowed or name.startswith("aria-")):
         return _attribute_finding(tag, name, allowed)
+    if (
+        name in ("id", "for", "name")
+        and _RESERVED_ID.match(value)
+        and not _EXTENSION_ID.match(value.strip())
+    ):
+        return Finding(
+            f'<{tag} {name}="{_short(value, quote=False)}">: ids starting with "__" or "ln-" '
+            "belong to the page's own scripts; choose another",
+            (value, f"{name}="),
+        )
     if name == "style" and _STYLE_LOADS.search(value):
         return Finding(
             f"<{tag} style={_short(value)}>: a style may not load anything (url(), "

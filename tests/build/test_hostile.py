@@ -368,6 +368,15 @@ CASES: dict[str, tuple[dict[str, str | bytes], list[str]]] = {
             "class, data-tabs, dir, hidden, id, lang, style, title, aria-*"
         ],
     ),
+    "an id the page's scripts use": (
+        {T: talk('\n<div id="__search">x</div>\n\n## Heading {#ln-demo}\n')},
+        [
+            f'{T}:14: <div id="__search">: ids starting with "__" or "ln-" belong to the '
+            "page's own scripts; choose another",
+            f'{T}:16: <h2 id="ln-demo">: ids starting with "__" or "ln-" belong to the '
+            "page's own scripts; choose another",
+        ],
+    ),
     "Markdown that Python-Markdown renders very slowly": (
         {T: talk("\n" + "[" * 150_000 + "\n")},
         [
