@@ -22,6 +22,7 @@ from mkdocs.utils import get_relative_url
 from livenotes import checks
 from livenotes.config import LiveNotesConfig
 from livenotes.content import check_html
+from livenotes.csp import SitePolicy
 from livenotes.demos import Embed, demo_wheel, kit_wheel, mark_embeds
 from livenotes.frontmatter import Problem
 from livenotes.limits import Deadline
@@ -67,8 +68,13 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
         self.nonce = ""  # marks the demo blocks the plugin itself put into a page
         self.content_problems: list[Problem] = []
         self.render_deadline: Deadline | None = None
+        self.csp = SitePolicy()
 
     # --- hooks, in build order -------------------------------------------------------
+
+    def on_startup(self, *, command, dirty) -> None:
+        # Under `mkdocs serve` the page policy allows MkDocs' live-reload script.
+        self.csp.serving = command == "serve"
 
     def on_config(self, config):
         # Options such as demos_dir are relative to mkdocs.yml, not to the shell's folder.
@@ -84,6 +90,7 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
             files, Path(config.docs_dir), self.root / self.config.demos_dir
         )
         self.nonce = checks.new_nonce()
+        self.csp.reset()
         self.content_problems = []
         self.previews = {}
         if self.config.previews and not problems:
@@ -205,7 +212,16 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
                 **_url_context(page, config),
             )
             output = _TALKS_RE.sub(lambda _: listing, output, count=1)
-        return output
+        return self.csp.page(output, Path(page.file.abs_dest_path))
+
+    def on_post_template(self, output: str, *, template_name: str, config) -> str:
+        if not self.config.enabled or not template_name.endswith(".html"):
+            return output
+        return self.csp.page(output, Path(config.site_dir) / template_name)
+
+    def on_post_build(self, *, config) -> None:
+        if self.config.enabled:
+            self.csp.finish(Path(config.site_dir))
 
     # --- helpers -----------------------------------------------------------------------
 
