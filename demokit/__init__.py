@@ -9,6 +9,8 @@ stdlib-only and must run on CPython 3.11 and on Pyodide's Python 3.14.
 
 from __future__ import annotations
 
+import bisect
+import copy
 import dataclasses
 import math
 import random
@@ -18,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 __all__ = [
+    "SEED_MAX",
+    "SEED_MIN",
     "Action",
     "BoolParam",
     "ChoiceParam",
@@ -25,10 +29,14 @@ __all__ = [
     "Demo",
     "FloatParam",
     "Frame",
+    "Input",
     "IntParam",
+    "Mark",
+    "Notable",
     "Runner",
     "Scenario",
     "Simulation",
+    "coerce_seed",
 ]
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -41,6 +49,20 @@ MAX_STATUS_CHARS = 300
 MAX_LOG_LINES = 12
 MAX_LOG_LINE_CHARS = 200
 MAX_METRICS = 16
+
+
+SEED_MIN = 0
+SEED_MAX = 2**32 - 1
+"""Seeds are unsigned 32-bit integers: the build checks, permalinks and the widget
+all accept exactly this range."""
+
+
+def coerce_seed(value: Any) -> int:
+    """``value`` as a seed, or ValueError saying what is allowed."""
+    if isinstance(value, int) and not isinstance(value, bool) and SEED_MIN <= value <= SEED_MAX:
+        return value
+    shown = repr(value) if len(repr(value)) <= 40 else f"{repr(value)[:20]}..."
+    raise ValueError(f"seed {shown} is not a whole number from {SEED_MIN} to {SEED_MAX}")
 
 
 def _check_id(kind: str, value: str) -> None:
@@ -257,18 +279,40 @@ class Scenario:
 
 
 @dataclass(frozen=True)
+class Notable:
+    """A kind of event worth marking on a timeline, e.g. a breaker opening."""
+
+    name: str
+    label: str
+
+    def __post_init__(self) -> None:
+        _check_id("notable event", self.name)
+
+
+@dataclass(frozen=True)
 class Frame:
     """What the reader sees: an SVG picture, a short status line, a few metrics as
-    ``(label, value)`` pairs and the latest log lines (newest last)."""
+    ``(label, value)`` pairs and the latest log lines (newest last).
+
+    ``values`` carries metrics as numbers, ``(name, number, unit)``, for programs
+    (charts, tests, downloads); ``metrics`` is how the view words them.
+    """
 
     svg: str
     status: str
     metrics: tuple[tuple[str, str], ...] = ()
     log: tuple[str, ...] = ()
+    values: tuple[tuple[str, float, str], ...] = ()
 
 
 class Simulation(Protocol):
-    """What ``Demo.create(params, rng)`` returns."""
+    """What ``Demo.create(params, rng)`` returns.
+
+    Its state must survive :func:`copy.deepcopy` (the runner's checkpoints): queue
+    data, not closures, lambdas or generators. It may also keep ``marks``, a list of
+    ``(time, name, detail)`` for the demo's :class:`Notable` events, appended as they
+    happen; the runner collects them with the step at which each happened.
+    """
 
     now: float  # simulated time, in the demo's own unit; cues are matched against it
     done: bool  # True once nothing more can happen
@@ -276,13 +320,13 @@ class Simulation(Protocol):
     def step(self) -> None: ...
     def act(self, action: str, arg: str | None) -> None: ...
     def set_param(self, name: str, value: Any) -> None: ...  # only for live parameters
-    def frame(self) -> Frame: ...
 
 
 @dataclass(frozen=True)
 class Demo:
-    """A demo's declaration. ``create(params, rng)`` builds a fresh simulation from
-    validated parameters and a seeded ``random.Random``."""
+    """A demo's declaration: ``create(params, rng)`` builds a fresh simulation (the
+    core) from validated parameters and a seeded ``random.Random``; ``render(sim)``
+    (the view) draws it."""
 
     name: str
     title: str
@@ -298,15 +342,29 @@ class Demo:
     """Steps per wall-clock second at speed 1x in the browser."""
     step_label: str = "step"
     """What one step is, in the domain's words (e.g. "message", "100 ms")."""
+    version: int = 1
+    """Raised whenever the same inputs would give other frames, so that a link or a
+    recording made with an older version can be recognised."""
+    notable: tuple[Notable, ...] = ()
+    """The events a timeline marks (see ``Simulation.marks``)."""
+    render: Callable[[Any], Frame] | None = None
+    """The view: turns the simulation's state into a :class:`Frame`. Without one, the
+    simulation draws itself (``Simulation.frame()``)."""
 
     def __post_init__(self) -> None:
         _check_id("demo", self.name)
+        coerce_seed(self.seed)
+        if not isinstance(self.version, int) or isinstance(self.version, bool) or self.version < 1:
+            raise ValueError(
+                f"demo {self.name}: version {self.version!r} is not a whole number >= 1"
+            )
         if not self.scenarios:
             raise ValueError(f"demo {self.name}: declare at least one scenario")
         for kind, items in (
             ("parameter", self.params),
             ("action", self.actions),
             ("scenario", self.scenarios),
+            ("notable event", self.notable),
         ):
             names = [item.name for item in items]
             for name in names:
@@ -358,6 +416,9 @@ class Demo:
             "summary": self.summary,
             "talk": self.talk,
             "seed": self.seed,
+            "seed_range": [SEED_MIN, SEED_MAX],
+            "version": self.version,
+            "notable": [{"name": n.name, "label": n.label} for n in self.notable],
             "steps_per_second": self.steps_per_second,
             "step_label": self.step_label,
             "params": [param.describe() for param in self.params],
@@ -382,11 +443,40 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+CHECKPOINT_EVERY = 100
+"""Steps between the runner's checkpoints: seeking re-simulates at most this many."""
+
+
+@dataclass(frozen=True)
+class Input:
+    """One thing the reader did: an action or a live parameter change, applied after
+    ``step`` steps had run (and after the scenario's cues due by then)."""
+
+    step: int
+    kind: str  # "act" | "param"
+    name: str
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A notable event of a run, at the step whose processing raised it."""
+
+    step: int
+    time: float
+    name: str
+    detail: str = ""
+
+
 class Runner:
     """Runs one demo for a scenario, parameters and seed: applies the scenario's cues
-    when their time comes, and turns frames into capped, JSON-able snapshots.
+    when their time comes, records the reader's inputs, can rebuild any step already
+    reached (:meth:`seek`), and turns frames into capped, JSON-able snapshots.
 
-    The build uses it for previews, the worker for live runs, tests for both.
+    A run is a pure function of (scenario, parameters, seed, inputs): seeking rebuilds
+    a step from the nearest earlier checkpoint (a deep copy of the simulation) and
+    re-simulates from there with the recorded inputs. The build uses the runner for
+    previews, the worker for live runs, tests for both.
     """
 
     def __init__(
@@ -395,20 +485,75 @@ class Runner:
         scenario: str | None = None,
         params: dict | None = None,
         seed: int | None = None,
+        *,
+        checkpoint_every: int = CHECKPOINT_EVERY,
     ) -> None:
         self.demo = demo
         self.scenario = demo.scenario(scenario)
         self.params = demo.resolve({**self.scenario.params, **(params or {})})
-        self.seed = demo.seed if seed is None else int(seed)
-        self.sim = demo.create(dict(self.params), random.Random(self.seed))
+        self.seed = coerce_seed(demo.seed if seed is None else seed)
+        if checkpoint_every < 1:
+            raise ValueError(f"checkpoint_every {checkpoint_every!r} is not a whole number >= 1")
+        self.checkpoint_every = checkpoint_every
+        self.inputs: list[Input] = []
+        """Everything the reader did, in order; replayed when a step is rebuilt."""
+        self.marks: list[Mark] = []
+        """Notable events so far (the demo's ``Notable`` kinds), oldest first."""
+        self.reached = 0
+        """The furthest step this run has been to, and can be rebuilt up to."""
+        self._start_params = dict(self.params)
+        self._checkpoints: dict[int, tuple] = {}
+        self._restart()
+
+    # -- running ----------------------------------------------------------------------
+
+    def _restart(self) -> None:
+        self.sim = self.demo.create(dict(self._start_params), random.Random(self.seed))
+        self.params = dict(self._start_params)
         self.steps = 0
+        self._next_input = 0
+        self._seen_marks = 0
+        self.marks = []
         self._cues = sorted(self.scenario.script, key=lambda cue: cue.at)
         self._apply_due_cues()
+        self._collect_marks()
+        self._replay_inputs()
 
     def _apply_due_cues(self) -> None:
         while self._cues and self._cues[0].at <= self.sim.now:
             cue = self._cues.pop(0)
             self.sim.act(cue.action, cue.arg)
+
+    def _collect_marks(self) -> None:
+        marks = getattr(self.sim, "marks", None)
+        if not marks:
+            return
+        while self._seen_marks < len(marks):
+            at, name, detail = marks[self._seen_marks]
+            self.marks.append(Mark(self.steps, at, name, detail))
+            self._seen_marks += 1
+
+    def _replay_inputs(self) -> None:
+        """Apply the recorded inputs that belong to the current step."""
+        inputs = self.inputs
+        while self._next_input < len(inputs) and inputs[self._next_input].step == self.steps:
+            self._apply(inputs[self._next_input])
+            self._next_input += 1
+        self._collect_marks()
+
+    def _apply(self, entry: Input) -> None:
+        if entry.kind == "act":
+            self.sim.act(entry.name, entry.value)
+        else:
+            self.params[entry.name] = entry.value
+            self.sim.set_param(entry.name, entry.value)
+
+    def _checkpoint(self) -> None:
+        # Taken before this step's inputs are applied, so an input added later at
+        # this very step leaves the checkpoint valid.
+        self._checkpoints[self.steps] = copy.deepcopy(
+            (self.sim, self._cues, self.params, self.marks, self._seen_marks)
+        )
 
     def step(self, count: int = 1) -> int:
         """Run up to ``count`` steps; returns how many ran (fewer once done)."""
@@ -418,12 +563,49 @@ class Runner:
             self.steps += 1
             ran += 1
             self._apply_due_cues()
+            self._collect_marks()
+            if self.steps % self.checkpoint_every == 0 and self.steps not in self._checkpoints:
+                self._checkpoint()
+            self._replay_inputs()
+            if self.steps > self.reached:
+                self.reached = self.steps
         return ran
 
+    def seek(self, step: int) -> int:
+        """Show the run as it was (or will be) after ``step`` steps, the reader's
+        recorded inputs included; returns the step reached (less once done)."""
+        target = max(0, int(step))
+        if target < self.steps:
+            base = max((s for s in self._checkpoints if s <= target), default=0)
+            if base == 0:
+                self._restart()
+            else:
+                sim, cues, params, marks, seen = copy.deepcopy(self._checkpoints[base])
+                self.sim, self._cues, self.params = sim, cues, params
+                self.marks, self._seen_marks = marks, seen
+                self.steps = base
+                self._next_input = bisect.bisect_left([i.step for i in self.inputs], base)
+                self._replay_inputs()
+        self.step(target - self.steps)
+        return self.steps
+
+    def _record(self, entry: Input) -> None:
+        """Keep a new input; the inputs and checkpoints after this step no longer
+        describe this run, so they go (the run forks here)."""
+        del self.inputs[self._next_input :]
+        for s in [s for s in self._checkpoints if s > self.steps]:
+            del self._checkpoints[s]
+        self.reached = self.steps
+        self.inputs.append(entry)
+        self._next_input = len(self.inputs)
+        self._collect_marks()
+
     def act(self, action: str, arg: str | None = None) -> None:
+        """Apply a reader's action now, and record it with the current step."""
         if action not in {a.name for a in self.demo.actions}:
             raise ValueError(f"unknown action {action!r}")
         self.sim.act(action, arg)
+        self._record(Input(self.steps, "act", action, arg))
 
     def set_param(self, name: str, value: Any) -> bool:
         """Apply a live change; returns False when the parameter needs a fresh run."""
@@ -433,21 +615,26 @@ class Runner:
         if not param.live:
             return False
         self.sim.set_param(name, value)
+        self._record(Input(self.steps, "param", name, value))
         return True
 
+    # -- reading ----------------------------------------------------------------------
+
     def frame(self) -> Frame:
-        return self.sim.frame()
+        """The current frame, drawn by the demo's view."""
+        render = self.demo.render
+        return render(self.sim) if render is not None else self.sim.frame()
 
     def snapshot(self) -> dict:
         """The current frame as capped, JSON-able data."""
-        frame = self.sim.frame()
+        frame = self.frame()
         svg = frame.svg if len(frame.svg) <= MAX_SVG_CHARS else ""
         status = _clip(frame.status, MAX_STATUS_CHARS)
         if not svg:
             status = _clip(
                 f"frame too large ({len(frame.svg)} characters); not drawn", MAX_STATUS_CHARS
             )
-        return {
+        snapshot = {
             "svg": svg,
             "status": status,
             "metrics": [[_clip(k, 60), _clip(v, 60)] for k, v in list(frame.metrics)[:MAX_METRICS]],
@@ -456,3 +643,11 @@ class Runner:
             "steps": self.steps,
             "done": bool(self.sim.done),
         }
+        values = [
+            [_clip(name, 60), number, _clip(unit, 20)]
+            for name, number, unit in list(frame.values)[:MAX_METRICS]
+            if isinstance(number, (int, float)) and math.isfinite(number)
+        ]
+        if values:
+            snapshot["values"] = values
+        return snapshot

@@ -8,18 +8,12 @@ Asia/Pacific). ``breaker.py`` is a standalone resilience4j-faithful circuit brea
 
 from __future__ import annotations
 
-import random
-
 from demokit import Action, BoolParam, ChoiceParam, Cue, Demo, FloatParam, IntParam, Scenario
 
 from . import view
-from .core import DEPENDENCIES, BookingSimulation
+from .core import DEPENDENCIES, create
 
 _DEPENDENCY_OPTIONS = tuple((dep.name, dep.label) for dep in DEPENDENCIES)
-
-
-def _create(params: dict, rng: random.Random) -> BookingSimulation:
-    return BookingSimulation(params, rng, view.render)
 
 
 def _dependency_params() -> tuple:
@@ -172,7 +166,8 @@ DEMO = Demo(
         Action("heal", "Heal", _DEPENDENCY_OPTIONS),
     ),
     scenarios=SCENARIOS,
-    create=_create,
+    create=create,
+    render=view.render,
     seed=7,
     steps_per_second=12.0,
     step_label="250 ms",

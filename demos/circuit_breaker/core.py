@@ -9,17 +9,19 @@ comes from a cache; without them any failed call fails the booking.
 
 Two copies of the flow run side by side on the same pre-drawn randomness: the *main*
 flow with the reader's settings and a *shadow* flow with no breakers and no fallbacks, so
-both completion numbers can be shown. Time is simulated; events run in (time, seq) order;
-all randomness comes from the ``random.Random`` passed in.
+both completion numbers can be shown. Time is simulated; events run in (time, seq) order
+(``demokit.events``); all randomness comes from the ``random.Random`` passed in. A
+booking in progress is data (a :class:`Booking`), not a generator, so the whole state
+can be copied for the runner's checkpoints.
 """
 
 from __future__ import annotations
 
-import heapq
 import random
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from demokit.events import EventQueue
 
 from .breaker import (
     CircuitBreaker,
@@ -172,18 +174,31 @@ class _Draw:
     """Per dependency: latency = mean × (0.6 + 0.8 × jitter)."""
 
 
-class BookingSimulation:
-    """The demo's simulation (see ``demokit.Simulation``). ``render`` turns it into a Frame."""
+@dataclass(eq=False)
+class Booking:
+    """One passenger's booking in one flow: where it is in its plan of calls."""
 
-    def __init__(
-        self,
-        params: dict,
-        rng: random.Random,
-        render: Callable[[BookingSimulation], Any] | None = None,
-    ) -> None:
+    flow: Flow
+    draw: _Draw
+    start: float
+    plan: list[int] = field(default_factory=list)
+    """Dependencies to call, in order."""
+    index: int = 0
+    """The call in progress, or the next one."""
+    pending: str | None = None
+    """The outcome of the call being waited for (known when it started)."""
+
+    @property
+    def deadline(self) -> float:
+        return self.start + PATIENCE
+
+
+class BookingSimulation:
+    """The demo's simulation (see ``demokit.Simulation``); ``view.render`` draws it."""
+
+    def __init__(self, params: dict, rng: random.Random) -> None:
         self.params = dict(params)
         self.rng = rng
-        self._render = render
         self.now = 0.0
         self.done = False
         self.steps = 0
@@ -193,8 +208,7 @@ class BookingSimulation:
         self.log: list[str] = []
         self.timelines: list[list[tuple[float, str]]] = [[] for _ in DEPENDENCIES]
         """Per dependency: (time, breaker state) changes of the main flow."""
-        self._queue: list[tuple[float, int, int, Any]] = []
-        self._seq = 0
+        self._queue = EventQueue()
 
         self.cashless = bytearray(rng.random() < CASHLESS_SHARE for _ in range(PASSENGERS))
         unrated = bytearray(rng.random() < UNRATED_SHARE for _ in range(PASSENGERS))
@@ -211,11 +225,11 @@ class BookingSimulation:
         self.steps += 1
         end = self.steps * STEP
         queue = self._queue
-        while queue and queue[0][0] <= end:
-            at, _, kind, payload = heapq.heappop(queue)
-            self.now = at
+        while (event := queue.pop_until(end)) is not None:
+            self.now = event.time
+            kind, payload = event.kind, event.payload
             if kind == _RESUME:
-                self._resume(*payload)
+                self._resume(payload)
             elif kind == _OUTCOME:
                 self._outcome(*payload)
             else:
@@ -254,12 +268,6 @@ class BookingSimulation:
         elif name == "fallbacks":
             self.main.fallbacks = bool(value)
             self._log(f"fallbacks {'on' if value else 'off'}")
-
-    def frame(self) -> Any:
-        """The current picture (delegated to the view passed as ``render``)."""
-        if self._render is None:
-            raise RuntimeError("BookingSimulation was created without a render function")
-        return self._render(self)
 
     # -- breakers ------------------------------------------------------------------------------
 
@@ -313,8 +321,7 @@ class BookingSimulation:
     # -- events ----------------------------------------------------------------------------------
 
     def _schedule(self, at: float, kind: int, payload: Any) -> None:
-        self._seq += 1
-        heapq.heappush(self._queue, (at, self._seq, kind, payload))
+        self._queue.schedule(at, kind, payload)
 
     def _arrival_rate(self) -> float:
         return float(self.params["bookings_per_second"])
@@ -329,16 +336,36 @@ class BookingSimulation:
         )
         for flow in (self.main, self.shadow):
             flow.started += 1
-            process = self._booking(flow, draw, self.now)
-            self._resume(flow, process)
+            booking = Booking(flow, draw, self.now)
+            booking.plan = [GEOFENCE, PROMOTIONS, DISPATCH]
+            if flow.unrated[draw.passenger]:
+                booking.plan.insert(0, RATING)
+            if self.cashless[draw.passenger]:
+                booking.plan.append(PAYMENT)
+            self._resume(booking)
         self._schedule(self.now + rng.expovariate(self._arrival_rate()), _ARRIVAL, None)
 
-    def _resume(self, flow: Flow, process: Any) -> None:
-        try:
-            delay = next(process)
-        except StopIteration:
-            return
-        self._schedule(self.now + delay, _RESUME, (flow, process))
+    def _resume(self, booking: Booking) -> None:
+        """Carry a booking on until it waits for a call or ends."""
+        if booking.pending is not None:
+            outcome, booking.pending = booking.pending, None
+            if self._after_call(booking, outcome):
+                return
+            booking.index += 1
+        while booking.index < len(booking.plan):
+            outcome, wait = self._call(booking)
+            if wait is not None:
+                booking.pending = outcome
+                self._schedule(self.now + wait, _RESUME, booking)
+                return
+            if self._after_call(booking, outcome):
+                return
+            booking.index += 1
+        flow = booking.flow
+        flow.completed += 1
+        flow.booking_time += EWMA * (self.now - booking.start - flow.booking_time)
+        flow.unrated[booking.draw.passenger] = 1  # the ride happens; its rating dialog comes next
+        flow.finish(self.now, True)
 
     def _outcome(
         self, flow: Flow, i: int, breaker: Any, duration: float, error: BaseException | None
@@ -357,39 +384,32 @@ class BookingSimulation:
 
     # -- the booking ---------------------------------------------------------------------------
 
-    def _booking(self, flow: Flow, draw: _Draw, start: float):
-        """One passenger's booking, as a generator that yields how long to wait."""
-        deadline = start + PATIENCE
-        passenger = draw.passenger
-        plan = [GEOFENCE, PROMOTIONS, DISPATCH]
-        if flow.unrated[passenger]:
-            plan.insert(0, RATING)
-        if self.cashless[passenger]:
-            plan.append(PAYMENT)
-        for i in plan:
-            outcome = yield from self._call(flow, i, draw, deadline)
-            if outcome == ABANDONED or (
-                outcome != OK and not (flow.fallbacks and DEPENDENCIES[i].fallback)
-            ):
-                if outcome == ABANDONED:
-                    flow.abandoned += 1
-                else:
-                    flow.failed += 1
-                if i == RATING:
-                    flow.blocked_by_rating += 1  # the rate-your-driver dialog stays up
-                flow.finish(self.now, False)
-                return
-            if outcome != OK:
-                flow.stats[i].fallback += 1
+    def _after_call(self, booking: Booking, outcome: str) -> bool:
+        """What a call's outcome does to its booking; True if the booking ended."""
+        flow = booking.flow
+        i = booking.plan[booking.index]
+        if outcome == ABANDONED or (
+            outcome != OK and not (flow.fallbacks and DEPENDENCIES[i].fallback)
+        ):
+            if outcome == ABANDONED:
+                flow.abandoned += 1
+            else:
+                flow.failed += 1
             if i == RATING:
-                flow.unrated[passenger] = 0
-        flow.completed += 1
-        flow.booking_time += EWMA * (self.now - start - flow.booking_time)
-        flow.unrated[passenger] = 1  # the ride happens; its rating dialog comes next time
-        flow.finish(self.now, True)
+                flow.blocked_by_rating += 1  # the rate-your-driver dialog stays up
+            flow.finish(self.now, False)
+            return True
+        if outcome != OK:
+            flow.stats[i].fallback += 1
+        if i == RATING:
+            flow.unrated[booking.draw.passenger] = 0
+        return False
 
-    def _call(self, flow: Flow, i: int, draw: _Draw, deadline: float):
-        """One dependency call; a generator returning OK, FAILED, REJECTED or ABANDONED."""
+    def _call(self, booking: Booking) -> tuple[str, float | None]:
+        """Start the booking's current call: its outcome (OK, FAILED, REJECTED or
+        ABANDONED) and how long the passenger waits for it (None: not at all)."""
+        flow, draw, deadline = booking.flow, booking.draw, booking.deadline
+        i = booking.plan[booking.index]
         self.calls += 1
         stats = flow.stats[i]
         breaker = flow.breakers.get(i)
@@ -397,7 +417,7 @@ class BookingSimulation:
         if breaker is not None and not breaker.try_acquire_permission():
             stats.rejected += 1
             stats.observe(0.0)
-            return REJECTED
+            return REJECTED, None
         timeout = CLIENT_TIMEOUT
         if breaker is not None and breaker.call_timeout is not None:
             timeout = min(timeout, breaker.call_timeout)
@@ -418,11 +438,9 @@ class BookingSimulation:
         self._schedule(now + duration, _OUTCOME, (flow, i, breaker, duration, error))
         if now + duration > deadline:
             stats.observe(deadline - now)
-            yield max(0.0, deadline - now)
-            return ABANDONED
+            return ABANDONED, max(0.0, deadline - now)
         stats.observe(duration)
-        yield duration
-        return OK if error is None else FAILED
+        return (OK if error is None else FAILED), duration
 
     # -- bookkeeping -------------------------------------------------------------------------
 
@@ -450,8 +468,6 @@ class BookingSimulation:
         return timeline[-1][1] if timeline else NO_BREAKER
 
 
-def create(
-    params: dict, rng: random.Random, render: Callable[[BookingSimulation], Any] | None = None
-) -> BookingSimulation:
+def create(params: dict, rng: random.Random) -> BookingSimulation:
     """Build the simulation from validated parameters and a seeded generator."""
-    return BookingSimulation(params, rng, render)
+    return BookingSimulation(params, rng)

@@ -6,9 +6,8 @@ and draws at most 90 seconds of history.
 
 from __future__ import annotations
 
-from html import escape
-
 from demokit import Frame
+from demokit.svg import escape, svg_open
 
 from .breaker import CLOSED, DISABLED, FORCED_OPEN, HALF_OPEN, METRICS_ONLY, OPEN
 from .core import DEPENDENCIES, HISTORY, NO_BREAKER, SHARE_WINDOW, BookingSimulation
@@ -99,11 +98,7 @@ def _svg(sim: BookingSimulation, main: float | None, shadow: float | None, prote
         f"Booking flow at {now:.0f} s: {_percent(main)} of bookings completed ({protection}), "
         f"{_percent(shadow)} without breakers and fallbacks"
     )
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-        'font-family="system-ui, sans-serif" font-size="11" fill="currentColor">',
-        f"<title>{escape(title)}</title>",
-    ]
+    out = [svg_open(WIDTH, HEIGHT, title, font_size=11, fill="currentColor")]
     _header(out, sim, main, shadow)
     _chart(out, sim, start)
     for i, dep in enumerate(DEPENDENCIES):

@@ -1,0 +1,173 @@
+"""The demo kit's runner: seeds, recorded inputs, checkpoints and seeking.
+
+The idea of checkpoints plus re-simulation is RaftScope's (``state.js``: a recorded
+history that can be seeked and forked), done once in the kit for every demo.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+import pytest
+
+import demokit
+from demokit import svg
+
+# --- seeds ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2**32 - 1])
+def test_seeds_within_32_bits_are_kept(seed):
+    assert demokit.coerce_seed(seed) == seed
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, True, 1.0, "1", None])
+def test_other_seeds_are_refused_with_the_range(seed):
+    with pytest.raises(ValueError, match=r"is not a whole number from 0 to 4294967295$"):
+        demokit.coerce_seed(seed)
+
+
+# --- the runner -----------------------------------------------------------------------
+
+
+@dataclass
+class Walk:
+    """A tiny simulation: a random walk whose step size the reader can change."""
+
+    rng: random.Random
+    size: float
+    now: float = 0.0
+    position: float = 0.0
+    done: bool = False
+    trace: list = field(default_factory=list)
+    marks: list = field(default_factory=list)
+
+    def step(self) -> None:
+        self.now += 1
+        self.position += self.size * (1 if self.rng.random() < 0.5 else -1)
+        self.trace.append(self.position)
+        if self.now >= 500:
+            self.done = True
+
+    def act(self, action: str, arg: str | None) -> None:
+        self.position = 0.0
+        self.marks.append((self.now, "reset", arg or ""))
+
+    def set_param(self, name: str, value) -> None:
+        self.size = value
+
+    def frame(self) -> demokit.Frame:
+        return demokit.Frame(
+            svg=svg.svg(10, 10, f"at {self.position:g}", ""),
+            status=f"{self.now:g}: {self.position:g}",
+            values=(("position", self.position, "m"),),
+        )
+
+
+WALK = demokit.Demo(
+    name="walk",
+    title="Walk",
+    summary="A random walk.",
+    talk="x/y",
+    params=(demokit.FloatParam("size", "Step", 1.0, 0.5, 4.0, 0.5, live=True),),
+    actions=(demokit.Action("reset", "Reset"),),
+    scenarios=(
+        demokit.Scenario("plain", "Plain", "Walks."),
+        demokit.Scenario("cued", "Cued", "Resets at 30.", script=(demokit.Cue(30, "reset"),)),
+    ),
+    create=lambda params, rng: Walk(rng, params["size"]),
+    notable=(demokit.Notable("reset", "Reset"),),
+)
+
+
+def _drive(runner: demokit.Runner, until: int = 300) -> None:
+    """Steps with reader inputs in between, up to step ``until``: the same script for
+    every runner, played forward only."""
+    for at, kind, name, value in ((37, "param", "size", 2.5), (187, "act", "reset", "by hand")):
+        if at > until:
+            break
+        runner.step(at - runner.steps)
+        if kind == "param":
+            runner.set_param(name, value)
+        else:
+            runner.act(name, value)
+    runner.step(until - runner.steps)
+
+
+def test_seeking_back_rebuilds_the_step_with_the_readers_inputs():
+    live = demokit.Runner(WALK, "cued", checkpoint_every=40)
+    _drive(live)
+    assert live.steps == live.reached == 300
+    expected = {}
+    for k in (0, 1, 36, 37, 38, 79, 80, 187, 188, 299, 300):
+        reference = demokit.Runner(WALK, "cued")
+        _drive(reference, until=k)
+        expected[k] = reference.snapshot()
+    for k in (300, 188, 0, 80, 37, 299, 187, 1, 36, 38, 79):
+        assert live.seek(k) == k
+        assert live.snapshot() == expected[k], k
+    assert [(m.step, m.name, m.detail) for m in live.marks] == [(30, "reset", "")]
+    assert live.seek(300) == 300
+    assert [(m.step, m.detail) for m in live.marks] == [(30, ""), (187, "by hand")]
+    assert live.snapshot()["values"] == [["position", live.sim.position, "m"]]
+
+
+def test_an_input_after_seeking_back_forks_the_run():
+    runner = demokit.Runner(WALK, "plain", checkpoint_every=25)
+    _drive(runner)
+    runner.seek(100)
+    runner.act("reset", "fork")
+    assert runner.reached == 100
+    assert [(i.step, i.kind, i.name) for i in runner.inputs] == [
+        (37, "param", "size"),
+        (100, "act", "reset"),
+    ]
+    runner.step(50)
+    fresh = demokit.Runner(WALK, "plain")
+    fresh.step(37)
+    fresh.set_param("size", 2.5)
+    fresh.step(63)
+    fresh.act("reset", "fork")
+    fresh.step(50)
+    assert runner.snapshot() == fresh.snapshot()
+
+
+def test_a_checkpoint_is_not_changed_by_the_run_that_continues():
+    runner = demokit.Runner(WALK, "plain", checkpoint_every=10)
+    runner.step(10)
+    at_ten = runner.snapshot()
+    runner.step(90)
+    runner.seek(10)
+    assert runner.snapshot() == at_ten
+    runner.step(5)
+    runner.seek(10)
+    assert runner.snapshot() == at_ten
+
+
+def test_a_non_live_parameter_is_not_recorded():
+    demo = demokit.Demo(
+        name="walk",
+        title="Walk",
+        summary="",
+        talk="x/y",
+        params=(demokit.FloatParam("size", "Step", 1.0, 0.5, 4.0, 0.5),),
+        actions=(),
+        scenarios=(demokit.Scenario("plain", "Plain", "Walks."),),
+        create=lambda params, rng: Walk(rng, params["size"]),
+    )
+    runner = demokit.Runner(demo)
+    assert runner.set_param("size", 2.0) is False and runner.inputs == []
+
+
+def test_a_demo_declares_a_version_and_a_valid_seed():
+    assert WALK.describe()["version"] == 1
+    assert WALK.describe()["seed_range"] == [0, 2**32 - 1]
+    with pytest.raises(ValueError, match="seed -1 is not a whole number"):
+        demokit.Demo(**{**_fields(WALK), "seed": -1})
+    with pytest.raises(ValueError, match="version 0"):
+        demokit.Demo(**{**_fields(WALK), "version": 0})
+
+
+def _fields(demo: demokit.Demo) -> dict:
+    return {name: getattr(demo, name) for name in demo.__dataclass_fields__}
