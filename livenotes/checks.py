@@ -12,11 +12,12 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import Files
 
 from livenotes.content import check_html
-from livenotes.demos import mark_embeds, preview
-from livenotes.frontmatter import NoteError, Problem, split_lines
+from livenotes.demos import Embed, EmbedMoved, mark_embeds, preview
+from livenotes.frontmatter import NoteError, Problem, Source, split_lines
 from livenotes.limits import Deadline
 from livenotes.site import SiteIndex, scan
 
@@ -26,6 +27,7 @@ def scan_files(files: Files, docs_dir: Path, demos_dir: Path) -> tuple[SiteIndex
     check, and a note it would silently leave out is a problem."""
     pages = sorted(f.src_uri for f in files.documentation_pages() if f.abs_src_path)
     index, problems = scan(docs_dir, demos_dir, pages)
+    index.urls = {f.src_uri: f.url for f in files.documentation_pages()}
     for file in files:
         if file.is_documentation_page() and file.inclusion.is_excluded() and file.abs_src_path:
             hidden = any(part.startswith(".") for part in Path(file.src_uri).parts)
@@ -47,11 +49,11 @@ def render_previews(index: SiteIndex) -> tuple[dict[tuple[str, int], dict | None
     previews: dict[tuple[str, int], dict | None] = {}
     problems = []
     for src_uri, embeds in index.embeds.items():
-        for number, embed in enumerate(embeds):
+        for embed in embeds:
             frame, problem = preview(index.demos[embed.name], embed)
             if problem:
                 problems.append(problem)
-            previews[(src_uri, number)] = frame
+            previews[(src_uri, embed.line)] = frame
     return previews, problems
 
 
@@ -84,16 +86,28 @@ def new_nonce() -> str:
     return secrets.token_hex(8)
 
 
-def marker_value(nonce: str, number: int) -> str:
-    return f"{nonce}-{number}"
+def marker_html(nonce: str, embed: Embed) -> str:
+    """The placeholder of one demo block: the nonce, and the block's line as its id."""
+    return f'<div data-livenotes-embed="{nonce}-{embed.line}"></div>'
 
 
-def marker_html(nonce: str, number: int) -> str:
-    return f'<div data-livenotes-embed="{marker_value(nonce, number)}"></div>'
+def markers(nonce: str, embeds: list[Embed]) -> frozenset[str]:
+    """The placeholder values a page may hold: those of its own demo blocks."""
+    return frozenset(f"{nonce}-{embed.line}" for embed in embeds)
 
 
-def markers(nonce: str, count: int) -> frozenset[str]:
-    return frozenset(marker_value(nonce, number) for number in range(count))
+def mark_page(source: Source, markdown: str, embeds: list[Embed], nonce: str) -> str:
+    """``markdown`` (the note's body as MkDocs hands it over) with its demo blocks
+    replaced by placeholders; a block that is not where the scan found it is an error."""
+    if not embeds:
+        return markdown
+    try:
+        return mark_embeds(source.body, markdown, embeds, lambda e: marker_html(nonce, e))
+    except EmbedMoved as error:
+        raise PluginError(
+            f"{error}: the demo block is not where livenotes read it; list livenotes before "
+            "plugins that change a page's Markdown"
+        ) from None
 
 
 def report(problems: list[Problem]) -> str:
@@ -127,7 +141,7 @@ def check_project(config_file: Path) -> tuple[SiteIndex | None, list[Problem]]:
     md = renderer()
     for src_uri, source in index.sources.items():
         embeds = index.embeds.get(src_uri, [])
-        text = mark_embeds(source.path, source.body, nonce) if embeds else source.body
+        text = mark_page(source, source.body.lstrip("\n"), embeds, nonce)
         try:
             with Deadline(RENDER_SECONDS, RenderTooSlow):
                 rendered = md.reset().convert(text)
@@ -136,6 +150,6 @@ def check_project(config_file: Path) -> tuple[SiteIndex | None, list[Problem]]:
             md = renderer()  # an interrupted converter may hold half a document
             continue
         problems += check_html(
-            source.path, rendered, source.body, source.body_line, markers(nonce, len(embeds))
+            source.path, rendered, source.body, source.body_line, markers(nonce, embeds)
         )
     return index, sorted(set(problems))

@@ -18,6 +18,7 @@ import re
 import sys
 import tempfile
 import types
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,6 +123,7 @@ class Embed:
     seed: int | None = None
     height: int = 480
     key_lines: dict[str, int] = field(default_factory=dict)  # key -> offset from the fence
+    fence: str = "```demo"  # the opening fence line as written, stripped
 
 
 def find_embeds(path: str, body: str, body_line: int) -> tuple[list[Embed], list[Problem]]:
@@ -158,22 +160,37 @@ def find_embeds(path: str, body: str, body_line: int) -> tuple[list[Embed], list
         if close is None:
             problems.append(Problem(path, line, f"demo block is not closed; end it with {fence}"))
             break
-        embed = Embed(path, line, index, close + 1)
+        embed = Embed(path, line, index, close + 1, fence=lines[index].strip())
         problems.extend(_parse_embed(embed, "".join(lines[index + 1 : close])))
         embeds.append(embed)
         index = close + 1
     return embeds, problems
 
 
-def mark_embeds(path: str, markdown: str, nonce: str) -> str:
-    """``markdown`` with each demo block replaced by a placeholder that the plugin fills
-    with the rendered widget once the page is laid out (see ``checks.marker_html``)."""
-    from livenotes.checks import marker_html
+class EmbedMoved(Exception):
+    """The Markdown MkDocs hands the plugin is not the note's body as the scan read it."""
 
-    found, _ = find_embeds(path, markdown, 1)
+
+def mark_embeds(
+    body: str, markdown: str, embeds: list[Embed], marker: Callable[[Embed], str]
+) -> str:
+    """``markdown`` with each of ``embeds`` (parsed from ``body`` by the scan) replaced by
+    ``marker(embed)``, a placeholder the plugin fills with the widget where it stands.
+
+    MkDocs hands a page's Markdown over as the body with its leading blank lines removed
+    (``mkdocs.utils.meta.get_data``), so each block is found at its own line, shifted by
+    those; nothing is parsed again. Raises :class:`EmbedMoved` if a block is not there
+    (another plugin changed the Markdown first).
+    """
     lines = split_lines(markdown)
-    for number, embed in reversed(list(enumerate(found))):
-        lines[embed.start : embed.end] = ["\n", marker_html(nonce, number) + "\n", "\n"]
+    shift = len(body) - len(body.lstrip("\n"))  # the blank lines MkDocs removed
+    ordered = sorted(embeds, key=lambda e: e.start)
+    for embed in ordered:
+        start, end = embed.start - shift, embed.end - shift
+        if not (0 <= start < end <= len(lines)) or lines[start].strip() != embed.fence:
+            raise EmbedMoved(f"{embed.path}:{embed.line}")
+    for embed in reversed(ordered):
+        lines[embed.start - shift : embed.end - shift] = ["\n", marker(embed) + "\n", "\n"]
     return "".join(lines)
 
 

@@ -23,7 +23,7 @@ from livenotes import checks
 from livenotes.config import LiveNotesConfig
 from livenotes.content import check_html
 from livenotes.csp import SitePolicy
-from livenotes.demos import Embed, demo_wheel, kit_wheel, mark_embeds
+from livenotes.demos import Embed, demo_wheel, kit_wheel
 from livenotes.frontmatter import Problem
 from livenotes.limits import Deadline
 from livenotes.site import SiteIndex
@@ -102,6 +102,7 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
         for src_uri, content in GENERATED.items():
             if files.get_file_from_path(src_uri) is None:
                 files.append(File.generated(config, src_uri, content=content))
+            self.index.urls[src_uri] = files.get_file_from_path(src_uri).url
         self._add_wheels(files, config)
         if self.config.runtime:
             self._add_runtime(files, config)
@@ -125,11 +126,12 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
             # as Markup of the escaped text they read right everywhere, and ``| e``
             # leaves them alone.
             page.meta["title"] = escape(title)
-        if self.index.embeds.get(page.file.src_uri):
-            markdown = mark_embeds(page.file.src_uri, markdown, self.nonce)
         source = self.index.sources.get(page.file.src_uri)
-        if source is not None:
-            self._limit_render(source)
+        if source is None:
+            return markdown
+        embeds = self.index.embeds.get(page.file.src_uri, [])
+        markdown = checks.mark_page(source, markdown, embeds, self.nonce)
+        self._limit_render(source)
         return markdown
 
     def on_page_content(self, content: str, *, page: Page, config, files) -> str:
@@ -149,7 +151,7 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
                 content,
                 source.body,
                 source.body_line,
-                checks.markers(self.nonce, len(self.index.embeds.get(page.file.src_uri, []))),
+                checks.markers(self.nonce, self.index.embeds.get(page.file.src_uri, [])),
             )
         return content
 
@@ -192,12 +194,13 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
         src_uri = page.file.src_uri
         embeds = self.index.embeds.get(src_uri)
         if embeds:
-            for number, embed in enumerate(embeds):
+            for embed in embeds:
+                # Each placeholder stands where its block stood and names it by line.
                 # str.replace, not a regex over the whole page: pages carry the whole
                 # navigation, and this runs for every page with a demo.
                 output = output.replace(
-                    checks.marker_html(self.nonce, number),
-                    self._render_embed(embed, number, page, config),
+                    checks.marker_html(self.nonce, embed),
+                    self._render_embed(embed, page, config),
                     1,
                 )
         event_id = src_uri.split("/")[0]
@@ -312,11 +315,11 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
                 size += bytes_
         self.runtime = {"version": PYODIDE_VERSION, "base": base, "bytes": size}
 
-    def _render_embed(self, embed: Embed, number: int, page: Page, config) -> str:
+    def _render_embed(self, embed: Embed, page: Page, config) -> str:
         package = self.index.demos[embed.name]
         demo = package.demo
         assert demo is not None and self.env is not None
-        frame = self.previews.get((page.file.src_uri, number))
+        frame = self.previews.get((page.file.src_uri, embed.line))
         scenario = demo.scenario(embed.scenario)
 
         def url(site_path: str) -> str:
@@ -353,7 +356,7 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
             spec_runtime=spec["runtime"],
             spec=json.dumps(spec, separators=(",", ":")),
             demo_page=(
-                url(page_url.removesuffix(".md") + "/")
+                url(self.index.urls[page_url])
                 if page_url and page_url != page.file.src_uri
                 else None
             ),

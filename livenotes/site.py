@@ -88,6 +88,7 @@ class SiteIndex:
     embeds: dict[str, list[Embed]] = field(default_factory=dict)  # by src_uri
     demo_pages: dict[str, str] = field(default_factory=dict)  # demo name -> src_uri
     sources: dict[str, fm.Source] = field(default_factory=dict)  # every page read, by src_uri
+    urls: dict[str, str] = field(default_factory=dict)  # src_uri -> URL, from MkDocs' files
 
     def event_talks(self, event: str) -> list[Talk]:
         return self.events[event].talks if event in self.events else []

@@ -159,3 +159,31 @@ def test_plugin_disabled_builds_plain_material(tmp_path):
     result = run_build(tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Plain" in (tmp_path / "site/index.html").read_text()
+
+
+def test_links_follow_mkdocs_urls_without_directory_urls(tmp_path):
+    """Generated links come from MkDocs' own File objects, so they follow the site's
+    URL scheme (here ``use_directory_urls: false``), not a guess from the file name."""
+    make_site(
+        tmp_path,
+        {
+            "docs/index.md": "---\ntitle: Home\n---\n\nHome.\n",
+            "docs/testconf/index.md": EVENT_PAGE,
+            "docs/testconf/zeta.md": GOOD_TALK,
+            "docs/testconf/alpha.md": SECOND,
+        },
+        demos=tmp_path / "no-demos",
+        extra="use_directory_urls: false\n",
+    )
+    result = run_build(tmp_path)
+    assert result.returncode == 0, result.stderr
+    site = tmp_path / "site"
+    event = (site / "testconf/index.html").read_text()
+    titles = re.findall(r'class="ln-talk-list__title" href="([^"]+)"', event)
+    assert titles == ["zeta.html", "alpha.html"]
+    talk = (site / "testconf/zeta.html").read_text()
+    assert 'href="alpha.html" rel="next"' in talk
+    assert 'href="../speakers.html#ada-tester"' in talk
+    assert '<a href="index.html">Test Conference 2024</a>' in talk
+    speakers = (site / "speakers.html").read_text()
+    assert 'href="testconf/zeta.html">A Good Talk' in speakers

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from livenotes.site import scan
 from tests.conftest import EVENT_PAGE, FIXTURES, GOOD_TALK
 
@@ -38,3 +40,17 @@ def test_index(tmp_path):
         ("Bo Zed", [], ["First"], "bo-zed"),
     ]
     assert [t.title for t in index.demo_talks("faulty")] == ["First"]
+
+
+def test_demo_blocks_are_placed_from_the_scan_and_refuse_to_move():
+    """The plugin marks each block at the line the scan found it, keyed by that line,
+    without parsing it again; Markdown that moved under it is an error, not a guess."""
+    from livenotes.demos import EmbedMoved, find_embeds, mark_embeds
+
+    body = "\n\nIntro.\n\n```demo\nname: faulty\n```\n\nMiddle.\n\n~~~demo\nname: faulty\n~~~\n"
+    embeds, problems = find_embeds("docs/x.md", body, 12)
+    assert problems == [] and [e.line for e in embeds] == [16, 22]
+    marked = mark_embeds(body, body.lstrip("\n"), embeds, lambda e: f"<mark {e.line}>")
+    assert marked == "Intro.\n\n\n<mark 16>\n\n\nMiddle.\n\n\n<mark 22>\n\n"
+    with pytest.raises(EmbedMoved, match="docs/x.md:16"):
+        mark_embeds(body, "Changed.\n" + body.lstrip("\n"), embeds, lambda e: "")
