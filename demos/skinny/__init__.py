@@ -4,23 +4,15 @@ from __future__ import annotations
 
 import random
 
-from demokit import Action, ChoiceParam, Cue, Demo, FloatParam, Frame, IntParam, Scenario
+from demokit import Action, ChoiceParam, Cue, Demo, FloatParam, IntParam, Scenario
 
 from .core import CLIENTS, INSTANCES, PARTITIONS, Cluster, link_key
 from .view import render
 
 
-class SkinnySimulation(Cluster):
-    """The core cluster plus the view: what ``DEMO.create`` hands the runner."""
-
-    def frame(self) -> Frame:
-        """The current state drawn as a frame."""
-        return render(self)
-
-
-def create(params: dict, rng: random.Random) -> SkinnySimulation:
+def create(params: dict, rng: random.Random) -> Cluster:
     """Build a cluster from validated parameters and a seeded RNG."""
-    return SkinnySimulation(
+    return Cluster(
         rng,
         instances=params["instances"],
         latency_scale=params["latency_scale"],
@@ -153,6 +145,7 @@ DEMO = Demo(
     actions=ACTIONS,
     scenarios=SCENARIOS,
     create=create,
+    render=render,
     seed=1,
     steps_per_second=4.0,
     step_label="event",

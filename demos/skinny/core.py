@@ -28,10 +28,11 @@ Stdlib only: this module runs under CPython and Pyodide and knows nothing of eit
 
 from __future__ import annotations
 
-import heapq
 import random
 from collections import deque
 from dataclasses import dataclass, field
+
+from demokit.events import Event, EventQueue
 
 TIMEOUT_MS = 500.0
 """Peer timeout of the example cluster (``timeout: 500ms`` in doc/examples/skinnyd)."""
@@ -187,16 +188,6 @@ class Message:
 
 
 @dataclass(eq=False)
-class Event:
-    """A queued happening; cancelled events are skipped without costing a step."""
-
-    time: float
-    kind: str  # client | deliver | deadline | wake
-    payload: object
-    cancelled: bool = False
-
-
-@dataclass(eq=False)
 class Instance:
     """One Skinny instance: ``New`` in skinny.go plus its mutex and who waits for it."""
 
@@ -265,18 +256,15 @@ class Cluster:
         self.answers: dict[str, str] = {}  # client -> the last answer it got
         self.log: deque[tuple[float, str]] = deque(maxlen=2000)
         self._quiet_until = 0.0
-        self._queue: list[tuple[float, int, Event]] = []
-        self._seq = 0
+        # Events of kind client | deliver | deadline | wake; cancelled ones cost no step.
+        self._queue = EventQueue()
+        self._sent = 0  # messages sent so far; names them in ``in_flight``
 
     # --- the kernel -----------------------------------------------------------------
 
     def _schedule(self, time: float, kind: str, payload: object) -> Event:
         # Whole microseconds, as Go's timers; it also keeps float sums from drifting.
-        time = round(time, 3)
-        event = Event(time, kind, payload)
-        self._seq += 1
-        heapq.heappush(self._queue, (time, self._seq, event))
-        return event
+        return self._queue.schedule(round(time, 3), kind, payload)
 
     def _note(self, text: str) -> None:
         self.log.append((self.now, text))
@@ -288,10 +276,9 @@ class Cluster:
         return self._next_time() is None
 
     def _next_time(self) -> float | None:
-        while self._queue and self._queue[0][2].cancelled:
-            heapq.heappop(self._queue)
-        if self._queue:
-            return self._queue[0][0]
+        when = self._queue.peek()
+        if when is not None:
+            return when
         if self._quiet_until - self.now > 1e-6:
             return round(min(self.now + IDLE_TICK_MS, self._quiet_until), 3)
         return None
@@ -306,7 +293,7 @@ class Cluster:
             # cues still come due when a run settles sooner than the script expected.
             self.now = when
             return
-        _, _, event = heapq.heappop(self._queue)
+        event = self._queue.pop()
         self.now = when
         handler = getattr(self, "_on_" + event.kind)
         handler(event.payload)
@@ -380,12 +367,9 @@ class Cluster:
             message.fate = "cut"
         # A dropped message vanishes halfway along its link, where the reader sees it go.
         message.arrives = round(self.now + (delay if message.fate == "arrive" else delay / 2), 3)
-        self._seq += 1
-        self.in_flight[self._seq] = message
-        heapq.heappush(
-            self._queue,
-            (message.arrives, self._seq, Event(message.arrives, "deliver", (self._seq, message))),
-        )
+        self._sent += 1
+        self.in_flight[self._sent] = message
+        self._queue.schedule(message.arrives, "deliver", (self._sent, message))
 
     # --- client side ----------------------------------------------------------------
 
@@ -587,7 +571,7 @@ class Cluster:
     def _close(self, rnd: Round) -> None:
         rnd.open = False
         if rnd.deadline is not None:
-            rnd.deadline.cancelled = True
+            rnd.deadline.cancel()
 
     def _end_promise(self, inst: Instance, rnd: Round) -> None:
         self._close(rnd)
@@ -675,15 +659,15 @@ class Cluster:
             if op_.round is not None:
                 self._close(op_.round)
             if op_.wake is not None:
-                op_.wake.cancelled = True
+                op_.wake.cancel()
             op_.state = "done"
             self.answers[op_.client] = f"error: {name} went down"
 
     def _operations_on(self, name: str) -> list[Operation]:
         return [
             event.payload
-            for _, _, event in self._queue
-            if event.kind == "wake" and not event.cancelled and event.payload.instance == name
+            for event in self._queue
+            if event.kind == "wake" and event.payload.instance == name
         ]
 
     def restart(self, name: str) -> None:
@@ -731,8 +715,8 @@ class Cluster:
             if inst.owner is not None:
                 found.append(inst.owner)
             found.extend(item for item in inst.waiting if isinstance(item, Operation))
-        for _, _, event in self._queue:
-            if not event.cancelled and event.kind in ("wake", "client"):
+        for event in self._queue:
+            if event.kind in ("wake", "client"):
                 found.append(event.payload)
         return found
 

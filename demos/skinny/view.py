@@ -9,6 +9,7 @@ change with the state (map, legend, message tracks) are built once.
 from __future__ import annotations
 
 from demokit import Frame
+from demokit.svg import escape, svg_open
 
 from .core import PARTITIONS, Cluster, Instance, Message, fmt_ms
 
@@ -44,10 +45,6 @@ _CONTINENTS = (
 
 _background_svg: list[str] = []
 _tracks: dict[tuple[str, str], tuple[float, float, float, float]] = {}
-
-
-def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _background() -> str:
@@ -175,7 +172,7 @@ def _messages(sim: Cluster) -> str:
         lx, ly = x + nx * 9, y + ny * 9 + (7 if ny > 0.3 else (0 if ny < -0.3 else 3))
         parts.append(
             f'<text x="{lx:.1f}" y="{ly:.1f}" font-size="9" text-anchor="{anchor}" '
-            f'fill="currentColor">{_esc(" + ".join(labels))}</text>'
+            f'fill="currentColor">{escape(" + ".join(labels))}</text>'
         )
     return "".join(parts)
 
@@ -205,7 +202,7 @@ def _boxes(sim: Cluster) -> str:
         dash = ' stroke-dasharray="4 3"' if not inst.up else ""
         dim = ' fill-opacity="0.55"' if not inst.up else ""
         width = "2" if inst.owner is not None else "1.2"
-        holder = _esc(inst.holder) if inst.holder else "free"
+        holder = escape(inst.holder) if inst.holder else "free"
         queue = (
             f'<text x="{x + BOX_W - 7:.0f}" y="{y + 28:.0f}" font-size="9" text-anchor="end" '
             f'fill="currentColor">{len(inst.waiting)} waiting</text>'
@@ -225,7 +222,7 @@ def _boxes(sim: Cluster) -> str:
             f"id {inst.id} · {holder}</text>"
             f'<circle cx="{x + 11:.0f}" cy="{y + 50.5:.1f}" r="3.5" fill="{colour}"/>'
             f'<text x="{x + 19:.0f}" y="{y + 54:.0f}" font-size="10" fill="currentColor">'
-            f"{_esc(tag)}</text>"
+            f"{escape(tag)}</text>"
         )
     return "".join(parts)
 
@@ -259,12 +256,12 @@ def _status(sim: Cluster) -> str:
 
 def render(sim: Cluster) -> Frame:
     """The frame for the cluster's current state."""
+    title = (
+        f"Skinny cluster of {sim.size} at {fmt_ms(sim.now)} ms: "
+        f"{len(sim.in_flight)} messages in flight"
+    )
     svg = (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-        'font-family="system-ui, sans-serif">'
-        f"<title>Skinny cluster of {sim.size} at {fmt_ms(sim.now)} ms: "
-        f"{len(sim.in_flight)} messages in flight</title>"
-        f"{_background()}"
+        f"{svg_open(WIDTH, HEIGHT, title)}{_background()}"
         f'<text x="12" y="20" font-size="13" fill="currentColor">t = {fmt_ms(sim.now)} ms</text>'
         f"{_links(sim)}{_boxes(sim)}{_messages(sim)}</svg>"
     )
