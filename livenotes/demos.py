@@ -26,10 +26,17 @@ from typing import Any
 import yaml
 
 import demokit
-from livenotes.frontmatter import Problem, YamlProblem, parse_yaml, split_lines, yaml_line
+from livenotes import frontmatter as fm
+from livenotes.frontmatter import (
+    DEMO_NAME,
+    Problem,
+    YamlProblem,
+    parse_yaml,
+    split_lines,
+    yaml_line,
+)
 from livenotes.limits import Deadline
 
-EMBED_KEYS = ("name", "scenario", "params", "seed", "height")
 HEIGHT_RANGE = (240, 1200)
 _FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`]*?)[ \t]*$")
 
@@ -194,6 +201,47 @@ def mark_embeds(
     return "".join(lines)
 
 
+def _embed_name(value: Any) -> str | None:
+    if isinstance(value, str) and DEMO_NAME.match(value):
+        return None
+    return f"{fm.show(value)} is not a demo name; use the name of a package under demos/"
+
+
+def _embed_seed(value: Any) -> str | None:
+    try:
+        demokit.coerce_seed(value)
+    except ValueError:
+        return f"{value!r} is not a whole number from {demokit.SEED_MIN} to {demokit.SEED_MAX}"
+    return None
+
+
+def _embed_height(value: Any) -> str | None:
+    low, high = HEIGHT_RANGE
+    if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
+        return None
+    return f"{value!r} is not a pixel height from {low} to {high}"
+
+
+EMBED_FIELDS: dict[str, fm.Field] = {
+    "name": fm.Field(
+        True, "string", "The demo package to embed, e.g. `skinny`.", simple=_embed_name
+    ),
+    "scenario": fm.Field(
+        False, "string", "A scenario of the demo (default: its first).", simple=fm.text_check
+    ),
+    "params": fm.Field(
+        False,
+        "mapping",
+        "Parameter values, checked against the demo's declaration.",
+        simple=lambda v: None if isinstance(v, dict) else "expected a mapping, e.g. {loss: 0.1}",
+    ),
+    "seed": fm.Field(False, "integer", "The run's seed.", simple=_embed_seed),
+    "height": fm.Field(False, "integer", "The picture's height in pixels.", simple=_embed_height),
+}
+"""A demo block's keys, checked by the same machinery as front matter."""
+EMBED_KEYS = tuple(EMBED_FIELDS)
+
+
 def _parse_embed(embed: Embed, text: str) -> list[Problem]:
     def problem(offset: int, message: str) -> Problem:
         return Problem(embed.path, embed.line + offset, f"demo block: {message}")
@@ -209,51 +257,24 @@ def _parse_embed(embed: Embed, text: str) -> list[Problem]:
         return [
             problem(0, "write 'name: <demo>' and optional scenario, params, seed, height lines")
         ]
-    lines = {key.value: key.start_mark.line + 1 for key, _ in node.value}
-    problems = []
-    for key in data:
-        if key not in EMBED_KEYS:
-            problems.append(
-                problem(lines[key], f"unknown key {key!r}; allowed: {', '.join(EMBED_KEYS)}")
-            )
-    name = data.get("name")
-    if not isinstance(name, str) or not name:
-        problems.append(
-            problem(lines.get("name", 0), "missing 'name: <demo>', the demo package to embed")
-        )
-    else:
-        embed.name = name
-    scenario = data.get("scenario")
-    if scenario is not None:
-        if isinstance(scenario, str):
-            embed.scenario = scenario
-        else:
-            problems.append(problem(lines["scenario"], "scenario must be a scenario name"))
-    params = data.get("params", {})
-    if isinstance(params, dict):
-        embed.params = params
-    else:
-        problems.append(problem(lines["params"], "params must be a mapping, e.g. {loss: 0.1}"))
-    seed = data.get("seed")
-    if seed is not None:
-        if isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed < 2**32:
-            embed.seed = seed
-        else:
-            problems.append(
-                problem(lines["seed"], f"seed {seed!r} is not a whole number from 0 to 4294967295")
-            )
-    height = data.get("height")
-    if height is not None:
-        low, high = HEIGHT_RANGE
-        if isinstance(height, int) and not isinstance(height, bool) and low <= height <= high:
-            embed.height = height
-        else:
-            problems.append(
-                problem(
-                    lines["height"], f"height {height!r} is not a pixel height from {low} to {high}"
-                )
-            )
-    embed.key_lines = lines
+    lines: dict[tuple, int] = {}
+    fm.index_lines(node, (), embed.line + 1, lines)
+    block = fm.Source(embed.path, data, lines, "", embed.line)
+    problems = fm.check_fields(
+        block, EMBED_FIELDS, "demo block", prefix="demo block: ", start=embed.line
+    )
+    failed = {key for key, f in EMBED_FIELDS.items() if key in data and f.simple(data[key])}
+    embed.key_lines = {key[0]: line - embed.line for key, line in lines.items() if len(key) == 1}
+    if "name" not in failed and "name" in data:
+        embed.name = data["name"]
+    if "scenario" not in failed:
+        embed.scenario = data.get("scenario")
+    if "params" not in failed:
+        embed.params = data.get("params", {})
+    if "seed" not in failed:
+        embed.seed = data.get("seed")
+    if "height" not in failed and "height" in data:
+        embed.height = data["height"]
     return problems
 
 

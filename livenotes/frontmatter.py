@@ -213,7 +213,7 @@ def parse_yaml(text: str) -> tuple[yaml.Node | None, object]:
         loader.dispose()
 
 
-def _index_lines(node: yaml.Node, path: tuple, offset: int, out: dict) -> None:
+def index_lines(node: yaml.Node, path: tuple, offset: int, out: dict) -> None:
     stack = [(node, path)]
     while stack:
         node, path = stack.pop()
@@ -311,7 +311,7 @@ def read_source(path: str, text: str) -> tuple[Source, list[Problem]]:
         ]
     index: dict[tuple, int] = {}
     if node is not None:
-        _index_lines(node, (), 2, index)
+        index_lines(node, (), 2, index)
     return Source(path, meta, index, body, end + 2), []
 
 
@@ -319,13 +319,13 @@ def read_source(path: str, text: str) -> tuple[Source, list[Problem]]:
 # A check returns None when the value is fine, else "what is wrong; what is allowed".
 
 
-def _text(value: Any) -> str | None:
+def text_check(value: Any) -> str | None:
     if isinstance(value, str) and value.strip():
         return None
-    return f"{_show(value)} is not text; use a non-empty string"
+    return f"{show(value)} is not text; use a non-empty string"
 
 
-def _show(value: Any) -> str:
+def show(value: Any) -> str:
     if isinstance(value, str):
         return repr(value)
     if value is None:
@@ -340,13 +340,13 @@ def _show(value: Any) -> str:
 def _date(value: Any) -> str | None:
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return None
-    return f"{_show(value)} is not a date; use YYYY-MM-DD, e.g. 2019-06-13"
+    return f"{show(value)} is not a date; use YYYY-MM-DD, e.g. 2019-06-13"
 
 
 def _order(value: Any) -> str | None:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
         return None
-    return f"{_show(value)} is not a position; use a whole number from 1"
+    return f"{show(value)} is not a position; use a whole number from 1"
 
 
 @dataclass(frozen=True)
@@ -418,7 +418,7 @@ def _speakers(source: Source, key: tuple, value: Any) -> list[Problem]:
                 )
             )
         for sub in ("name", "affiliation"):
-            if sub in speaker and (message := _text(speaker[sub])):
+            if sub in speaker and (message := text_check(speaker[sub])):
                 problems.append(
                     Problem(source.path, source.line(*item, sub), f"speakers: {sub}: {message}")
                 )
@@ -481,7 +481,7 @@ def _links(kinds: tuple[str, ...]) -> Callable[[Source, tuple, Any], list[Proble
                     Problem(
                         source.path,
                         where,
-                        f"links: {kind}: {_show(url)} {reason}; use a full http:// or https:// "
+                        f"links: {kind}: {show(url)} {reason}; use a full http:// or https:// "
                         "address",
                     )
                 )
@@ -504,7 +504,7 @@ def _tags(source: Source, key: tuple, value: Any) -> list[Problem]:
                 Problem(
                     source.path,
                     source.line(*key, position),
-                    f"tags: {_show(tag)} is not a tag; use lower-case words joined by '-'",
+                    f"tags: {show(tag)} is not a tag; use lower-case words joined by '-'",
                 )
             )
         elif value.index(tag) != position:
@@ -531,7 +531,7 @@ def _demos(source: Source, key: tuple, value: Any) -> list[Problem]:
         Problem(
             source.path,
             source.line(*key, position),
-            f"demos: {_show(name)} is not a demo name; use the name of a package under demos/",
+            f"demos: {show(name)} is not a demo name; use the name of a package under demos/",
         )
         for position, name in enumerate(value)
         if not isinstance(name, str) or not DEMO_NAME.match(name)
@@ -539,7 +539,7 @@ def _demos(source: Source, key: tuple, value: Any) -> list[Problem]:
 
 
 TALK_FIELDS: dict[str, Field] = {
-    "title": Field(True, "string", "The talk's title as the program gives it.", simple=_text),
+    "title": Field(True, "string", "The talk's title as the program gives it.", simple=text_check),
     "speakers": Field(
         True,
         "list",
@@ -547,7 +547,10 @@ TALK_FIELDS: dict[str, Field] = {
         check=_speakers,
     ),
     "event": Field(
-        True, "string", "The event's folder name under `docs/`, e.g. `srecon19apac`.", simple=_text
+        True,
+        "string",
+        "The event's folder name under `docs/`, e.g. `srecon19apac`.",
+        simple=text_check,
     ),
     "date": Field(True, "date", "The day of the talk, `YYYY-MM-DD`.", simple=_date),
     "order": Field(
@@ -556,13 +559,13 @@ TALK_FIELDS: dict[str, Field] = {
         "Position in the event's list of talks, from 1; unique per event.",
         simple=_order,
     ),
-    "track": Field(False, "string", "The program's track, if it had one.", simple=_text),
+    "track": Field(False, "string", "The program's track, if it had one.", simple=text_check),
     "summary": Field(
         False,
         "string",
         "One or two sentences; the page's description for search engines and sharing "
         "(default: the note's first paragraph).",
-        simple=_text,
+        simple=text_check,
     ),
     "links": Field(
         False,
@@ -579,11 +582,13 @@ TALK_FIELDS: dict[str, Field] = {
 }
 
 EVENT_FIELDS: dict[str, Field] = {
-    "title": Field(True, "string", "The event's name as readers should see it.", simple=_text),
-    "event": Field(True, "string", "The event's id: the name of its folder.", simple=_text),
+    "title": Field(True, "string", "The event's name as readers should see it.", simple=text_check),
+    "event": Field(True, "string", "The event's id: the name of its folder.", simple=text_check),
     "date": Field(True, "date", "The day the page covers, `YYYY-MM-DD`.", simple=_date),
-    "location": Field(False, "string", "Venue and city.", simple=_text),
-    "summary": Field(False, "string", "One or two sentences describing the page.", simple=_text),
+    "location": Field(False, "string", "Venue and city.", simple=text_check),
+    "summary": Field(
+        False, "string", "One or two sentences describing the page.", simple=text_check
+    ),
     "links": Field(
         False,
         "mapping",
@@ -593,8 +598,10 @@ EVENT_FIELDS: dict[str, Field] = {
 }
 
 PAGE_FIELDS: dict[str, Field] = {
-    "title": Field(True, "string", "The page title.", simple=_text),
-    "summary": Field(False, "string", "One or two sentences describing the page.", simple=_text),
+    "title": Field(True, "string", "The page title.", simple=text_check),
+    "summary": Field(
+        False, "string", "One or two sentences describing the page.", simple=text_check
+    ),
     "demos": Field(
         False, "list", "Names of demo packages under `demos/` that the page embeds.", check=_demos
     ),
@@ -608,17 +615,24 @@ PAGE_FIELDS: dict[str, Field] = {
 }
 
 
-def check_fields(source: Source, fields: dict[str, Field], what: str) -> list[Problem]:
-    """Check ``source.meta`` against ``fields``; ``what`` names the kind of page."""
+def check_fields(
+    source: Source, fields: dict[str, Field], what: str, *, prefix: str = "", start: int = 1
+) -> list[Problem]:
+    """Check ``source.meta`` against ``fields``; ``what`` names the kind of page.
+
+    A block inside a note (a demo block) passes ``prefix`` ("demo block: "), which every
+    message starts with, and ``start``, the line a missing key is reported on.
+    """
     problems = []
     allowed = ", ".join(fields)
+    where = "" if prefix else f" in a {what}"
     for key in source.meta:
         if key not in fields:
             problems.append(
                 Problem(
                     source.path,
-                    source.line(key),
-                    f"unknown key {key!r} in a {what}; allowed: {allowed}",
+                    source.line(key) if (key,) in source.lines else start,
+                    f"{prefix}unknown key {key!r}{where}; allowed: {allowed}",
                 )
             )
     for name, field_ in fields.items():
@@ -626,9 +640,12 @@ def check_fields(source: Source, fields: dict[str, Field], what: str) -> list[Pr
             if field_.required:
                 problems.append(
                     Problem(
-                        source.path, 1, f"missing required key {name!r} in a {what}; {field_.doc}"
+                        source.path,
+                        start,
+                        f"{prefix}missing required key {name!r}{where}; {field_.doc}",
                     )
                 )
             continue
-        problems.extend(_run(field_, source, (name,), source.meta[name]))
+        found = _run(field_, source, (name,), source.meta[name])
+        problems.extend(Problem(p.path, p.line, prefix + p.message) if prefix else p for p in found)
     return problems

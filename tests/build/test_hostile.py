@@ -244,6 +244,21 @@ CASES: dict[str, tuple[dict[str, str | bytes], list[str]]] = {
         {T: talk("\n```demo\nname: faulty\nparams: {limit: -3}\n```\n", DEMO_TALK)},
         [f"{T}:17: demo block: limit: -3 is not an integer from 5 to 100000"],
     ),
+    "demo block with an unknown key": (
+        {T: talk("\n```demo\nname: faulty\nspeed: 3\n```\n", DEMO_TALK)},
+        [f"{T}:17: demo block: unknown key 'speed'; allowed: name, scenario, params, seed, height"],
+    ),
+    "demo block without a name": (
+        {T: talk("\n```demo\nscenario: steady\n```\n", DEMO_TALK)},
+        [
+            f"{T}:15: demo block: missing required key 'name'; The demo package to embed, "
+            "e.g. `skinny`."
+        ],
+    ),
+    "demo block with a seed out of range": (
+        {T: talk("\n```demo\nname: faulty\nseed: -1\n```\n", DEMO_TALK)},
+        [f"{T}:17: demo block: seed: -1 is not a whole number from 0 to 4294967295"],
+    ),
     "demo block quoted in a code fence is text": (
         {T: talk("\n````markdown\n```demo\nname: nope\n```\n````\n")},
         [],

@@ -144,7 +144,7 @@ BAD_NOTES = {
     "block height out of range": (
         DEMO_TALK + "\n```demo\nname: faulty\nheight: 5000\n```\n",
         [
-            "docs/testconf/talk.md:17: demo block: height 5000 is not a pixel height from 240 to 1200"
+            "docs/testconf/talk.md:17: demo block: height: 5000 is not a pixel height from 240 to 1200"
         ],
     ),
     "embedded but not listed": (
