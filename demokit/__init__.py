@@ -37,6 +37,7 @@ __all__ = [
     "Scenario",
     "Simulation",
     "coerce_seed",
+    "total",
 ]
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -63,6 +64,19 @@ def coerce_seed(value: Any) -> int:
         return value
     shown = repr(value) if len(repr(value)) <= 40 else f"{repr(value)[:20]}..."
     raise ValueError(f"seed {shown} is not a whole number from {SEED_MIN} to {SEED_MAX}")
+
+
+def total(values: Any) -> float:
+    """The sum of ``values``, added left to right.
+
+    Use it instead of ``sum()`` over floats in a core: from Python 3.12 ``sum()``
+    compensates rounding errors (``sum([0.1] * 10)`` is 1.0, not 0.9999999999999999), so
+    the same run would drift apart between CPython 3.11 and Pyodide's 3.14.
+    """
+    result = 0
+    for value in values:
+        result += value
+    return result
 
 
 def _check_id(kind: str, value: str) -> None:

@@ -7,65 +7,21 @@ reclaim; ``view`` draws it. See docs/demos/memory_pressure.md.
 
 from __future__ import annotations
 
-import random
-from typing import Any
-
 from demokit import (
     Action,
     BoolParam,
     ChoiceParam,
     Demo,
-    Frame,
     IntParam,
     Scenario,
 )
 
 from .core import DEFAULTS, Machine
-from .view import View
+from .view import render
 
-__all__ = ["DEMO", "MemoryPressureRun"]
+__all__ = ["DEMO"]
 
 _LIMIT_HELP = "MiB, 0 = max"
-
-
-class MemoryPressureRun:
-    """The Simulation the demo kit runs: a :class:`Machine` plus its view."""
-
-    def __init__(self, params: dict, rng: random.Random) -> None:
-        self.machine = Machine(params, rng)
-        self.view = View()
-
-    @property
-    def now(self) -> float:
-        """Simulated seconds."""
-        return self.machine.now
-
-    @property
-    def done(self) -> bool:
-        """True after ten simulated minutes or a kernel panic."""
-        return self.machine.done
-
-    def step(self) -> None:
-        """Advance 100 ms."""
-        self.machine.step()
-
-    def act(self, action: str, arg: str | None) -> None:
-        """Handle the "restart" action: start killed workloads again."""
-        if action != "restart":
-            raise ValueError(f"unknown action {action!r}; allowed: restart")
-        self.machine.restart_killed()
-
-    def set_param(self, name: str, value: Any) -> None:
-        """Apply a live parameter change."""
-        self.machine.set_param(name, value)
-
-    def frame(self) -> Frame:
-        """The current picture, status, metrics and log."""
-        return self.view.frame(self.machine)
-
-
-def _create(params: dict, rng: random.Random) -> MemoryPressureRun:
-    return MemoryPressureRun(params, rng)
 
 
 def _limit_param(name: str, label: str, default: int = 0) -> IntParam:
@@ -175,7 +131,8 @@ DEMO = Demo(
     params=PARAMS,
     actions=(Action("restart", "Restart killed jobs"),),
     scenarios=SCENARIOS,
-    create=_create,
+    create=Machine,
+    render=render,
     seed=1,
     steps_per_second=100.0,
     step_label="100 ms",

@@ -39,6 +39,8 @@ import math
 import random
 from dataclasses import dataclass, field
 
+from demokit import total
+
 from .psi import FIXED_1, PSI, format_avg
 
 __all__ = [
@@ -415,6 +417,12 @@ class Machine:
         else:
             raise ValueError(f"parameter {name!r} cannot change while running")
 
+    def act(self, action: str, arg: str | None) -> None:
+        """The reader's "restart" action: start killed workloads again."""
+        if action != "restart":
+            raise ValueError(f"unknown action {action!r}; allowed: restart")
+        self.restart_killed()
+
     def restart_killed(self) -> None:
         """Start every killed workload again from its initial size (systemd Restart=)."""
         for w in self.workloads:
@@ -460,7 +468,7 @@ class Machine:
         self._refault_window.append(refaulted)
         if len(self._refault_window) > TICKS_PER_SECOND:
             self._refault_window.pop(0)
-        self.refault_rate = sum(self._refault_window) / (len(self._refault_window) * TICK_S)
+        self.refault_rate = total(self._refault_window) / (len(self._refault_window) * TICK_S)
         self._refault_since_sample += refaulted
         self._ticks_since_sample += 1
         if self.ticks % self.history.every == 0:
@@ -534,7 +542,7 @@ class Machine:
         """Keep free memory above the watermarks; when even reclaim cannot cover the
         demand, the kernel OOM killer picks a victim by badness."""
         demanders = self.alive
-        need = sum(w.demand for w in demanders)
+        need = total(w.demand for w in demanders)
         goal = need + self.wm_high - self.free
         if goal > EPS:
             got, swapped = self._reclaim(goal, self.alive, protect=True)
@@ -548,7 +556,7 @@ class Machine:
                     w.direct_reclaim_s += cost * w.demand / need
         while not self.panicked:
             alive = self.alive
-            need = sum(w.demand for w in alive)
+            need = total(w.demand for w in alive)
             if self.free - need >= self.wm_min - EPS or need <= EPS:
                 return
             victim = self._oom_victim()

@@ -8,7 +8,10 @@ contrast on white and on the dark theme's #1e2129.
 
 from __future__ import annotations
 
-from demokit import Frame
+from weakref import WeakKeyDictionary
+
+from demokit import Frame, total
+from demokit.svg import escape, svg_open
 
 from .core import Kill, Machine
 from .psi import format_avg
@@ -73,26 +76,24 @@ def phase(machine: Machine) -> str:
     return "plenty of free memory"
 
 
-class View:
-    """Renders frames and caches the SVG until the history or kills change, because
-    the widget asks for a frame on every animation frame."""
+_pictures: WeakKeyDictionary[Machine, tuple[tuple, str]] = WeakKeyDictionary()
+"""Each machine's last SVG and what it was drawn from: the widget asks for a frame on
+every animation frame, and the picture changes only with the history, kills or limits."""
 
-    def __init__(self) -> None:
-        self._key: tuple | None = None
-        self._svg = ""
 
-    def frame(self, machine: Machine) -> Frame:
-        """The current frame: SVG, status line, metrics and log."""
-        key = (machine.history.version, len(machine.kills), machine.killer, _limits(machine))
-        if key != self._key:
-            self._svg = render_svg(machine)
-            self._key = key
-        return Frame(
-            svg=self._svg,
-            status=status_line(machine),
-            metrics=metrics(machine),
-            log=log_lines(machine),
-        )
+def render(machine: Machine) -> Frame:
+    """The current frame: SVG, status line, metrics and log."""
+    key = (machine.history.version, len(machine.kills), machine.killer, _limits(machine))
+    cached = _pictures.get(machine)
+    if cached is None or cached[0] != key:
+        cached = (key, render_svg(machine))
+        _pictures[machine] = cached
+    return Frame(
+        svg=cached[1],
+        status=status_line(machine),
+        metrics=metrics(machine),
+        log=log_lines(machine),
+    )
 
 
 def _limits(machine: Machine) -> tuple:
@@ -114,7 +115,7 @@ def metrics(machine: Machine) -> tuple[tuple[str, str], ...]:
     """Label/value pairs; "Kills" and "Outcome" are read by browser tests."""
     web = machine.by_name["web"]
     leaky = machine.by_name["leaky"]
-    cache = sum(w.cache for w in machine.alive)
+    cache = total(w.cache for w in machine.alive)
     swap = (
         f"{machine.swap_used:.0f} / {machine.swap_total:.0f} MiB" if machine.swap_total else "off"
     )
@@ -181,15 +182,11 @@ def _line(xs: list[int], ys: list[int], colour: str, width: float = 1.5, dash: s
     )
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _text(x: float, y: float, text: str, size: float = 10, anchor: str = "start", **extra) -> str:
     attrs = "".join(f' {k.replace("_", "-")}="{v}"' for k, v in extra.items())
     return (
         f'<text x="{x:.0f}" y="{y:.0f}" font-size="{size}" text-anchor="{anchor}" '
-        f'fill="currentColor"{attrs}>{_escape(text)}</text>'
+        f'fill="currentColor"{attrs}>{escape(text)}</text>'
     )
 
 
@@ -215,10 +212,12 @@ def render_svg(machine: Machine) -> str:
     ram = machine.ram
     top_mem = ram + machine.swap_total
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" role="img" '
-        f'font-family="system-ui, sans-serif">',
-        "<title>Memory composition, refaults, memory pressure (PSI), RSS and free memory "
-        "over time, with every kill marked</title>",
+        svg_open(
+            W,
+            H,
+            "Memory composition, refaults, memory pressure (PSI), RSS and free memory "
+            "over time, with every kill marked",
+        )
     ]
 
     # Legend for the memory chart.
