@@ -1,0 +1,222 @@
+"""The demo contract, checked over every demo the build discovers in ``demos/``.
+
+A new demo is covered here with no test code of its own: a run is a pure function of
+(scenario, parameters, seed, the reader's inputs with their steps); the build's preview
+is the frame the live run shows at that step; seeking to a step gives the frame that
+running to it gave; every scenario, parameter value and action runs; every frame is
+well-formed SVG with ``role="img"`` and a title; a core imports nothing of the browser
+or the build; the wheel the reader downloads stays small.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+import demokit
+from demokit import Runner
+from livenotes import demos as build
+
+sys.path.insert(0, str(Path(__file__).parent))
+import contract_drive  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMOS_DIR = ROOT / "demos"
+PACKAGES = build.discover(DEMOS_DIR)
+DEMOS = {name: package.demo for name, package in PACKAGES.items() if package.demo is not None}
+CASES = [(name, scenario.name) for name, demo in DEMOS.items() for scenario in demo.scenarios]
+IDS = [f"{name}/{scenario}" for name, scenario in CASES]
+
+SVG_NS = "{http://www.w3.org/2000/svg}"
+FORBIDDEN_IMPORTS = ("js", "pyodide", "pyodide_js", "mkdocs", "livenotes", "material")
+WHEEL_LIMIT = 48_000
+"""Bytes; the reader's browser downloads every demo's wheel it runs."""
+
+
+def check_frame(snapshot: dict, where: str) -> None:
+    """Well-formed SVG whose root has role="img" and a non-empty <title> first."""
+    root = ET.fromstring(snapshot["svg"])
+    assert root.tag == f"{SVG_NS}svg", where
+    assert root.get("role") == "img", where
+    first = next(iter(root), None)
+    assert first is not None and first.tag == f"{SVG_NS}title", where
+    assert (first.text or "").strip(), f"{where}: empty <title>"
+    assert isinstance(snapshot["status"], str) and snapshot["status"], where
+    json.dumps(snapshot)  # crosses the Pyodide boundary as JSON
+
+
+def test_every_demo_is_discovered_and_imports():
+    assert sorted(PACKAGES) == sorted(p.parent.name for p in DEMOS_DIR.glob("*/__init__.py"))
+    assert [(name, p.error) for name, p in PACKAGES.items() if p.error] == []
+    assert {"skinny", "circuit_breaker", "memory_pressure"} <= set(DEMOS)
+
+
+@pytest.mark.parametrize(("name", "scenario"), CASES, ids=IDS)
+def test_same_inputs_give_the_same_frames(name, scenario):
+    demo = DEMOS[name]
+    assert contract_drive.digest(demo, scenario) == contract_drive.digest(demo, scenario)
+    steps = contract_drive.total_steps(demo, scenario)
+    other = contract_drive.run_to(demo, scenario, steps, seed=demo.seed + 1)
+    check_frame(other.snapshot(), f"{name}/{scenario} with another seed")
+
+
+def test_frames_do_not_depend_on_the_hash_seed():
+    """Iteration over a set of strings changes with PYTHONHASHSEED; frames must not."""
+    expected = contract_drive.digests(list(DEMOS.values()))
+    for hash_seed in ("0", "4242"):
+        result = subprocess.run(
+            [sys.executable, str(Path(contract_drive.__file__)), *DEMOS],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(ROOT)},
+            timeout=600,
+        )
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout) == expected, f"PYTHONHASHSEED={hash_seed}"
+
+
+@pytest.mark.parametrize(("name", "scenario"), CASES, ids=IDS)
+def test_the_preview_is_the_first_live_frame(name, scenario):
+    """The build renders the preview; the worker, stepped to the preview's step, shows
+    exactly that frame."""
+    from demokit import worker
+
+    demo = DEMOS[name]
+    embed = build.Embed(path="x.md", line=1, start=0, end=1, name=name, scenario=scenario)
+    preview, problem = build.preview(PACKAGES[name], embed)
+    assert problem is None
+    check_frame(preview, f"{name}/{scenario} preview")
+    run = 990_001
+    try:
+        live = json.loads(worker.start(run, name, scenario, "{}", demo.seed))
+        while live["steps"] < demo.scenario(scenario).preview_steps and not live["done"]:
+            wanted = demo.scenario(scenario).preview_steps - live["steps"]
+            live = json.loads(worker.step(run, wanted))
+            del live["ran"]
+    finally:
+        worker.drop(run)
+    assert live == preview
+
+
+@pytest.mark.parametrize(("name", "scenario"), CASES, ids=IDS)
+def test_seeking_gives_the_frame_that_running_gave(name, scenario):
+    demo = DEMOS[name]
+    steps = contract_drive.total_steps(demo, scenario)
+    inputs = sorted({step for step, *_ in contract_drive.script(demo, scenario)})
+    wanted = sorted({0, 1, steps // 3, steps - 1, steps, *inputs, *(s + 1 for s in inputs)})
+    expected = {k: contract_drive.run_to(demo, scenario, k).snapshot() for k in wanted}
+    runner = contract_drive.run_to(demo, scenario, steps)
+    runner.checkpoint_every = 1_000_000  # only the checkpoints already taken
+    order = wanted[:]
+    random.Random(name + scenario).shuffle(order)
+    for k in order:
+        runner.seek(k)
+        assert runner.snapshot() == expected[k], f"{name}/{scenario} seek({k})"
+    # A runner that checkpoints often rebuilds the same frames from its copies.
+    dense = Runner(demo, scenario, checkpoint_every=7)
+    for step, kind, arg_name, value in contract_drive.script(demo, scenario):
+        dense.step(step - dense.steps)
+        dense.act(arg_name, value) if kind == "act" else dense.set_param(arg_name, value)
+    dense.step(steps - dense.steps)
+    for k in order:
+        dense.seek(k)
+        assert dense.snapshot() == expected[k], f"{name}/{scenario} seek({k}) every 7"
+
+
+@pytest.mark.parametrize("name", sorted(DEMOS))
+def test_every_scenario_parameter_value_and_action_runs(name):
+    demo = DEMOS[name]
+    steps = 12
+    for scenario in demo.scenarios:
+        runner = Runner(demo, scenario.name)
+        for action in demo.actions:
+            for value in [value for value, _ in action.options] or [None]:
+                runner.act(action.name, value)
+                runner.step(2)
+                check_frame(runner.snapshot(), f"{name}/{scenario.name} {action.name} {value}")
+        runner.step(steps)
+        check_frame(runner.snapshot(), f"{name}/{scenario.name}")
+    for param in demo.params:
+        if param.kind == "bool":
+            values = [False, True]
+        elif param.kind == "choice":
+            values = param.values()
+        else:
+            values = [param.min, param.default, param.max]
+        for value in values:
+            fresh = Runner(demo, params={param.name: value})
+            fresh.step(steps)
+            check_frame(fresh.snapshot(), f"{name} {param.name}={value}")
+            if param.live:
+                live = Runner(demo)
+                live.step(3)
+                assert live.set_param(param.name, value) is True
+                live.step(steps)
+                check_frame(live.snapshot(), f"{name} {param.name}={value} live")
+            else:
+                assert Runner(demo).set_param(param.name, value) is False
+
+
+@pytest.mark.parametrize("name", sorted(DEMOS))
+def test_the_declaration_is_complete(name):
+    demo = DEMOS[name]
+    described = demo.describe()
+    json.dumps(described)
+    assert described["version"] >= 1
+    assert described["seed_range"] == [demokit.SEED_MIN, demokit.SEED_MAX]
+    assert demo.render is not None, "attach the view as Demo(render=...)"
+    assert demo.summary and demo.title and demo.talk
+
+
+@pytest.mark.parametrize("name", sorted(DEMOS))
+def test_a_core_imports_nothing_of_the_browser_or_the_build(name):
+    offenders = []
+    for path in sorted((DEMOS_DIR / name).rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                modules = [node.module or ""]
+            else:
+                continue
+            for module in modules:
+                if module.split(".")[0] in FORBIDDEN_IMPORTS:
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: imports {module}")
+    assert offenders == []
+
+
+@pytest.mark.parametrize("name", sorted(DEMOS))
+def test_the_wheel_is_small(name, tmp_path):
+    wheel = build.demo_wheel(PACKAGES[name], tmp_path)
+    kit = build.kit_wheel(tmp_path)
+    size, kit_size = wheel.stat().st_size, kit.stat().st_size
+    print(f"{name}: wheel {size} bytes; demokit wheel {kit_size} bytes")
+    assert size < WHEEL_LIMIT, f"{name}'s wheel is {size} bytes; keep it under {WHEEL_LIMIT}"
+    assert kit_size < WHEEL_LIMIT
+
+
+@pytest.mark.parametrize("name", sorted(DEMOS))
+def test_seeking_back_a_thousand_steps_is_quick(name):
+    """Seeking is a reader's gesture: it must answer within a frame or two."""
+    demo = DEMOS[name]
+    runner = Runner(demo, demo.default_scenario.name)
+    runner.step(1500)
+    end = runner.steps
+    target = max(0, end - 1000)
+    started = time.perf_counter()
+    runner.seek(target)
+    elapsed = time.perf_counter() - started
+    print(f"{name}: seek {end} -> {target} in {elapsed * 1000:.1f} ms")
+    assert runner.steps == target
+    assert elapsed < 2.0
