@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from demokit import Action, ChoiceParam, Cue, Demo, FloatParam, IntParam, Scenario
+from demokit import Action, ChoiceParam, Cue, Demo, FloatParam, IntParam, Notable, Scenario
 
 from .core import CLIENTS, INSTANCES, PARTITIONS, Cluster, link_key
 from .view import render
@@ -149,4 +149,10 @@ DEMO = Demo(
     seed=1,
     steps_per_second=4.0,
     step_label="event",
+    version=1,
+    notable=(
+        Notable("granted", "lock granted"),
+        Notable("two_holders", "two clients told yes"),
+        Notable("stopped", "instance stopped"),
+    ),
 )

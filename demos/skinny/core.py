@@ -126,7 +126,8 @@ def fmt_ms(t: float) -> str:
 
 @dataclass(eq=False)
 class Operation:
-    """One client call (Acquire or Release) on one instance (lock.go)."""
+    """One client call (Acquire or Release) on one instance (lock.go); what
+    :meth:`Cluster.request` hands back, so a program can wait for its answer."""
 
     kind: str  # "acquire" | "release"
     client: str
@@ -135,6 +136,22 @@ class Operation:
     state: str = "queued"  # queued | proposing | committing | sleeping | done
     round: Round | None = None
     wake: Event | None = None
+    asked_at: float = 0.0
+    answer: str | None = None
+    """None while pending; then "acquired", "not acquired", "released", "not released"
+    or "error" (the instance was down or went down)."""
+    holder: str = ""
+    """The holder the answer named ("" for none)."""
+    answered_at: float | None = None
+
+    @property
+    def attempts(self) -> int:
+        """Promise rounds it took: the first one plus each retry."""
+        return self.retries + 1
+
+    @property
+    def answered(self) -> bool:
+        return self.answer is not None
 
 
 @dataclass(eq=False)
@@ -254,6 +271,12 @@ class Cluster:
         self.links: dict[tuple[str, str], str] = {}  # only links not "normal"
         self.in_flight: dict[int, Message] = {}
         self.answers: dict[str, str] = {}  # client -> the last answer it got
+        self.requests: list[Operation] = []
+        """Every client call so far, with its answer once given."""
+        self.believers: dict[str, str] = {}
+        """Clients told "acquired" and not told "released" since -> the instance."""
+        self.marks: list[tuple[float, str, str]] = []
+        """Notable events for a timeline: (time, name, detail)."""
         self.log: deque[tuple[float, str]] = deque(maxlen=2000)
         self._quiet_until = 0.0
         # Events of kind client | deliver | deadline | wake; cancelled ones cost no step.
@@ -373,22 +396,31 @@ class Cluster:
 
     # --- client side ----------------------------------------------------------------
 
-    def request(self, kind: str, instance: str, client: str) -> None:
-        """A client sends Acquire or Release to ``instance``; it arrives as the next event."""
+    def request(self, kind: str, instance: str, client: str) -> Operation | None:
+        """A client sends Acquire or Release to ``instance``; it arrives as the next event.
+        Returns the call's handle (None if there is no such instance)."""
         if kind not in ("acquire", "release"):
             raise ValueError(f"unknown request {kind!r}")
         if instance not in self.instances:
             self._note(f"there is no {instance} in a cluster of {self.size}")
-            return
+            return None
         self.answers[client] = f"waiting on {instance}"
-        self._schedule(self.now, "client", Operation(kind, client, instance))
+        op = Operation(kind, client, instance, asked_at=self.now)
+        self.requests.append(op)
+        self._schedule(self.now, "client", op)
+        return op
+
+    def _fail(self, op: Operation, why: str) -> None:
+        op.state = "done"
+        op.answer, op.answered_at = "error", self.now
+        self.answers[op.client] = f"error: {why}"
 
     def _on_client(self, op: Operation) -> None:
         inst = self.instances[op.instance]
         verb = "for the lock" if op.kind == "acquire" else "to release the lock"
         if not inst.up:
             self._note(f"{op.client} asks {inst.name} {verb}: {inst.name} is down")
-            self.answers[op.client] = f"error: {inst.name} is down"
+            self._fail(op, f"{inst.name} is down")
             return
         self._note(f"{op.client} asks {inst.name} {verb}")
         self._want_mutex(inst, op)
@@ -405,6 +437,16 @@ class Cluster:
             verdict = "released" if inst.holder == "" else "not released"
         self.answers[op.client] = f"{verdict}, holder {holder} (via {inst.name})"
         self._note(f"{inst.name} answers {op.client}: {verdict}, holder {holder}")
+        op.answer, op.holder, op.answered_at = verdict, inst.holder, self.now
+        if verdict == "acquired":
+            others = [c for c in self.believers if c != op.client]
+            self.believers[op.client] = inst.name
+            self.marks.append((self.now, "granted", f"{op.client} via {inst.name}"))
+            if others:
+                both = " and ".join([*others, op.client])
+                self.marks.append((self.now, "two_holders", f"{both} were all told yes"))
+        elif verdict == "released":
+            self.believers.pop(op.client, None)
 
     # --- the instance mutex ---------------------------------------------------------
 
@@ -642,6 +684,7 @@ class Cluster:
             return
         inst.up = False
         self._note(f"{name} stops")
+        self.marks.append((self.now, "stopped", name))
         ops = [inst.owner] if inst.owner is not None else []
         for item in inst.waiting:
             if isinstance(item, Message):
@@ -660,8 +703,7 @@ class Cluster:
                 self._close(op_.round)
             if op_.wake is not None:
                 op_.wake.cancel()
-            op_.state = "done"
-            self.answers[op_.client] = f"error: {name} went down"
+            self._fail(op_, f"{name} went down")
 
     def _operations_on(self, name: str) -> list[Operation]:
         return [
@@ -721,6 +763,15 @@ class Cluster:
         return found
 
     # --- the demokit Simulation protocol --------------------------------------------
+
+    def act_at(self, time: float, action: str, arg: str | None = None) -> None:
+        """Schedule a reader's action at absolute simulated ``time`` (ms, not before now)."""
+        if time < self.now:
+            raise ValueError(f"time {time:g} ms is in the past; now is {fmt_ms(self.now)} ms")
+        self._schedule(time, "action", (action, arg))
+
+    def _on_action(self, payload: tuple[str, str | None]) -> None:
+        self.act(*payload)
 
     def act(self, action: str, arg: str | None) -> None:
         """Apply a reader's action: acquire/release ("instance:client"), stop/restart

@@ -275,4 +275,11 @@ def render(sim: Cluster) -> Frame:
     count = len(sim.log)
     recent = (sim.log[i] for i in range(max(0, count - 12), count))
     log = tuple(f"{fmt_ms(t)} ms  {text}" for t, text in recent)
-    return Frame(svg=svg, status=_status(sim), metrics=tuple(metrics), log=log)
+    values = (
+        ("time", sim.now, "ms"),
+        ("in_flight", len(sim.in_flight), "messages"),
+        ("majority", sim.quorum, "votes"),
+        ("instances", sim.size, "instances"),
+        ("holders", len(sim.believers), "clients"),
+    )
+    return Frame(svg=svg, status=_status(sim), metrics=tuple(metrics), log=log, values=values)

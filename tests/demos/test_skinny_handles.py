@@ -1,0 +1,72 @@
+"""Skinny driven as a program, without a UI: request handles, timed actions, marks.
+
+The race follows lock.go: the Acquire reply reads the instance's own state after the
+commit round, whatever the commit stored on its peers, so two clients can be told yes.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from demokit import Runner
+from demos.skinny import DEMO
+from demos.skinny.core import Cluster
+
+
+def test_a_request_returns_a_handle_with_its_answer_holder_time_and_attempts():
+    cluster = Cluster(random.Random(1))
+    handle = cluster.request("acquire", "london", "beaver")
+    assert handle is not None and not handle.answered and handle.asked_at == 0.0
+    cluster.run()
+    assert (handle.answer, handle.holder, handle.attempts) == ("acquired", "beaver", 1)
+    assert handle.answered_at is not None and handle.answered_at > 0
+    assert cluster.requests == [handle]
+    assert cluster.request("acquire", "atlantis", "beaver") is None
+
+
+def test_without_a_majority_the_handle_counts_every_attempt():
+    cluster = Cluster(random.Random(1))
+    for name in ("spaulo", "sydney", "taiwan"):
+        cluster.stop(name)
+    handle = cluster.request("acquire", "london", "beaver")
+    cluster.run()
+    # MAX_RETRIES = 3 in consensus.go: the first round and three retries.
+    assert (handle.answer, handle.holder, handle.attempts) == ("not acquired", "", 4)
+
+
+def test_a_request_to_a_stopped_instance_is_an_error_at_once():
+    cluster = Cluster(random.Random(1))
+    cluster.stop("london")
+    handle = cluster.request("acquire", "london", "beaver")
+    cluster.step()
+    assert (handle.answer, handle.answered_at) == ("error", 0.0)
+
+
+def test_an_action_can_be_scheduled_at_an_absolute_time():
+    cluster = Cluster(random.Random(1))
+    cluster.act_at(250.0, "acquire", "london:beaver")
+    cluster.run(until=249.0)
+    assert cluster.requests == []
+    cluster.run()
+    (handle,) = cluster.requests
+    assert handle.asked_at == 250.0 and handle.answer == "acquired"
+    with pytest.raises(ValueError, match="in the past"):
+        cluster.act_at(1.0, "stop", "oregon")
+
+
+def test_the_race_is_marked_when_the_second_client_is_told_yes():
+    runner = Runner(DEMO, "race")
+    runner.step(200)
+    names = [mark.name for mark in runner.marks]
+    assert names.count("granted") == 2 and "two_holders" in names
+    two = next(mark for mark in runner.marks if mark.name == "two_holders")
+    assert two.detail == "beaver and alien were all told yes"
+    assert dict((v[0], v[1]) for v in runner.snapshot()["values"])["holders"] == 2
+
+
+def test_the_happy_path_has_one_holder_at_a_time():
+    runner = Runner(DEMO, "happy-path")
+    runner.step(200)
+    assert [mark.name for mark in runner.marks] == ["granted"]
