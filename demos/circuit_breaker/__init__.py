@@ -8,7 +8,17 @@ Asia/Pacific). ``breaker.py`` is a standalone resilience4j-faithful circuit brea
 
 from __future__ import annotations
 
-from demokit import Action, BoolParam, ChoiceParam, Cue, Demo, FloatParam, IntParam, Scenario
+from demokit import (
+    Action,
+    BoolParam,
+    ChoiceParam,
+    Cue,
+    Demo,
+    FloatParam,
+    IntParam,
+    Notable,
+    Scenario,
+)
 
 from . import view
 from .core import DEPENDENCIES, create
@@ -171,4 +181,10 @@ DEMO = Demo(
     seed=7,
     steps_per_second=12.0,
     step_label="250 ms",
+    version=1,
+    notable=(
+        Notable("breaker_opened", "a breaker opened"),
+        Notable("breaker_closed", "a breaker closed again"),
+        Notable("forced_open", "an operator forced a breaker open"),
+    ),
 )

@@ -82,6 +82,9 @@ DISPATCH, GEOFENCE, RATING, PAYMENT, PROMOTIONS = range(len(DEPENDENCIES))
 # Outcomes of one dependency call, as the booking sees it.
 OK, FAILED, REJECTED, ABANDONED = "ok", "failed", "rejected", "abandoned"
 
+_MARKED = {"OPEN": "breaker_opened", "CLOSED": "breaker_closed", "FORCED_OPEN": "forced_open"}
+"""Breaker states whose entry a timeline marks, and the mark's name."""
+
 # Event kinds. Ties in time run in scheduling order (the sequence number).
 _ARRIVAL, _RESUME, _OUTCOME = 0, 1, 2
 
@@ -206,6 +209,8 @@ class BookingSimulation:
         """Dependency calls simulated so far (both flows, rejected ones included)."""
         self.health = [Health() for _ in DEPENDENCIES]
         self.log: list[str] = []
+        self.marks: list[tuple[float, str, str]] = []
+        """Notable events for a timeline: (time, name, detail); main flow only."""
         self.timelines: list[list[tuple[float, str]]] = [[] for _ in DEPENDENCIES]
         """Per dependency: (time, breaker state) changes of the main flow."""
         self._queue = EventQueue()
@@ -317,6 +322,8 @@ class BookingSimulation:
         self._log(
             f"{event.name}: {event.from_state} → {event.to_state} ({event.reason})", at=event.at
         )
+        if event.to_state in _MARKED:
+            self.marks.append((event.at, _MARKED[event.to_state], f"{event.name}: {event.reason}"))
 
     # -- events ----------------------------------------------------------------------------------
 

@@ -67,7 +67,23 @@ def render(sim: BookingSimulation) -> Frame:
     for i, dep in enumerate(DEPENDENCIES):
         metrics.append((f"{dep.label} breaker", _state_word(sim.breaker_state(i))))
     metrics.append(("Calls simulated", f"{sim.calls:,}"))
-    return Frame(svg=svg, status=status, metrics=tuple(metrics), log=tuple(sim.log[-12:]))
+    values = [("time", sim.now, "s")]
+    if main_share is not None:
+        values.append(("completed", main_share * 100, "%"))
+    if shadow_share is not None:
+        values.append(("completed_without_protection", shadow_share * 100, "%"))
+    values += [
+        ("booking_time", sim.main.booking_time, "s"),
+        ("abandoned", sim.main.abandoned, "bookings"),
+        ("calls", sim.calls, "calls"),
+    ]
+    return Frame(
+        svg=svg,
+        status=status,
+        metrics=tuple(metrics),
+        log=tuple(sim.log[-12:]),
+        values=tuple(values),
+    )
 
 
 def _percent(share: float | None) -> str:

@@ -13,6 +13,7 @@ from demokit import (
     ChoiceParam,
     Demo,
     IntParam,
+    Notable,
     Scenario,
 )
 
@@ -136,4 +137,6 @@ DEMO = Demo(
     seed=1,
     steps_per_second=100.0,
     step_label="100 ms",
+    version=1,
+    notable=(Notable("kill", "a kill"), Notable("panic", "kernel panic")),
 )

@@ -335,6 +335,8 @@ class Machine:
         self.kills: list[Kill] = []
         self.log: list[tuple[float, str, str]] = []
         """(time, kind, text) events in words; kind is "kill" or "note"."""
+        self.marks: list[tuple[float, str, str]] = []
+        """Notable events for a timeline: (time, name, detail)."""
         self.panicked = False
         self.oomd_post_action_start: float | None = None
         self.history = History()
@@ -563,6 +565,7 @@ class Machine:
             if victim is None:
                 self.panicked = True
                 self._note("Kernel panic - not syncing: out of memory and no killable processes")
+                self.marks.append((self.now, "panic", "out of memory and nothing to kill"))
                 return
             self._kill(
                 victim,
@@ -736,6 +739,7 @@ class Machine:
             "oomd": "systemd-oomd",
         }[killer]
         self._note(f"{who} killed {w.name}: {reason}", kind="kill")
+        self.marks.append((self.now, "kill", f"{who} killed {w.name}"))
 
     def _oomd_poll(self) -> None:
         """One poll of systemd-oomd (monitor_memory_pressure_contexts_handler).

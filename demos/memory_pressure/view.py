@@ -14,7 +14,7 @@ from demokit import Frame, total
 from demokit.svg import escape, svg_open
 
 from .core import Kill, Machine
-from .psi import format_avg
+from .psi import FIXED_1, format_avg
 
 W, H = 640, 420
 X0, X1 = 50, 630
@@ -93,6 +93,20 @@ def render(machine: Machine) -> Frame:
         status=status_line(machine),
         metrics=metrics(machine),
         log=log_lines(machine),
+        values=values(machine),
+    )
+
+
+def values(machine: Machine) -> tuple[tuple[str, float, str], ...]:
+    """The numbers behind :func:`metrics`, with their units."""
+    return (
+        ("time", machine.now, "s"),
+        ("kills", len(machine.kills), "kills"),
+        ("free", max(0.0, machine.free), "MiB"),
+        ("swap_used", machine.swap_used, "MiB"),
+        ("refaults", machine.refault_rate, "MiB/s"),
+        ("some_avg10", machine.psi.some.avg10 / FIXED_1, "%"),
+        ("full_avg10", machine.psi.full.avg10 / FIXED_1, "%"),
     )
 
 

@@ -220,3 +220,29 @@ def test_seeking_back_a_thousand_steps_is_quick(name):
     print(f"{name}: seek {end} -> {target} in {elapsed * 1000:.1f} ms")
     assert runner.steps == target
     assert elapsed < 2.0
+
+
+@pytest.mark.parametrize(("name", "scenario"), CASES, ids=IDS)
+def test_marks_name_only_declared_notable_events(name, scenario):
+    demo = DEMOS[name]
+    runner = contract_drive.run_to(demo, scenario, contract_drive.total_steps(demo, scenario))
+    declared = {notable.name for notable in demo.notable}
+    assert {mark.name for mark in runner.marks} <= declared
+    assert all(0 <= mark.step <= runner.steps for mark in runner.marks)
+    steps = [mark.step for mark in runner.marks]
+    assert steps == sorted(steps)
+
+
+@pytest.mark.parametrize(
+    ("name", "scenario", "steps", "expected"),
+    [
+        ("circuit_breaker", "rating-outage-with-breaker", 160, "breaker_opened"),
+        ("memory_pressure", "no-swap", 1500, "kill"),
+        ("memory_pressure", "oomd", 1200, "kill"),
+        ("skinny", "race", 40, "two_holders"),
+    ],
+)
+def test_the_events_a_talk_is_about_are_marked(name, scenario, steps, expected):
+    runner = Runner(DEMOS[name], scenario)
+    runner.step(steps)
+    assert expected in [mark.name for mark in runner.marks]
