@@ -5,7 +5,9 @@ A new demo is covered here with no test code of its own: a run is a pure functio
 is the frame the live run shows at that step; seeking to a step gives the frame that
 running to it gave; every scenario, parameter value and action runs; every frame is
 well-formed SVG with ``role="img"`` and a title; a core imports nothing of the browser
-or the build; the wheel the reader downloads stays small.
+or the build; the wheel the reader downloads stays small. Determinism is checked under
+two ``PYTHONHASHSEED`` values and under Pyodide in Node (``contract_pyodide.mjs``, from
+the verified runtime cache), against CPython's digests.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import ast
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import time
@@ -83,6 +86,31 @@ def test_frames_do_not_depend_on_the_hash_seed():
         )
         assert result.returncode == 0, result.stderr
         assert json.loads(result.stdout) == expected, f"PYTHONHASHSEED={hash_seed}"
+
+
+def test_frames_are_the_same_under_pyodide_in_node():
+    """The reader's browser runs Pyodide's Python 3.14, the build CPython 3.11: the same
+    inputs must give byte-identical frames (``sum()`` over floats, for one, does not)."""
+    from livenotes.runtime import fetch_pyodide
+
+    node = shutil.which("node")
+    assert node, "the contract runs under Pyodide in Node: install Node.js (apt-get install nodejs)"
+    folder = fetch_pyodide(ROOT / ".cache")
+    result = subprocess.run(
+        [
+            node,
+            str(Path(__file__).with_name("contract_pyodide.mjs")),
+            str(folder),
+            str(ROOT),
+            *DEMOS,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    print(result.stderr.strip())
+    assert json.loads(result.stdout) == contract_drive.digests(list(DEMOS.values()))
 
 
 @pytest.mark.parametrize(("name", "scenario"), CASES, ids=IDS)
