@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 
 from demokit import total
 
+from .oomd import PressureRule, oomd_loadavg
 from .psi import FIXED_1, PSI, format_avg
 
 __all__ = [
@@ -99,17 +100,6 @@ DEFAULTS = {
 """Parameter defaults; a limit of 0 means "max" (no limit), as an unset cgroup file."""
 
 
-def oomd_loadavg(display: str) -> int:
-    """Parse an ``avg10=`` value the way systemd does (``parse_loadavg_fixed_point``).
-
-    systemd reads the two-decimal text, not the kernel's raw fixed point, and stores
-    ``int << 11 | ceil(frac * 2048 / 100)``. So "60.00" parses to exactly the limit and
-    is *not* above it; "60.01" is.
-    """
-    whole, _, frac = display.partition(".")
-    return (int(whole) << 11) | -(-(int(frac) << 11) // 100)
-
-
 def _limit(value: float) -> float:
     """A cgroup limit from a parameter: 0 stands for "max"."""
     return math.inf if not value else float(value)
@@ -158,7 +148,7 @@ class Workload:
     want_cache: float = 0.0
     want_leak: float = 0.0
     # systemd-oomd's view of this cgroup.
-    oomd_hit_start: float | None = None
+    oomd_rule: PressureRule = field(default_factory=PressureRule)
     oomd_last_pgscan: float = 0.0
     oomd_last_reclaim: float = -math.inf
     initial: dict = field(default_factory=dict, repr=False)
@@ -327,6 +317,8 @@ class Machine:
         self.wm_low = self.wm_min * 1.5
         self.wm_high = self.wm_min * 2
         self.workloads = _workloads(values)
+        for w in self.workloads:
+            w.oomd_rule = PressureRule(self.oomd_limit_pct, self.oomd_duration_s)
         self.by_name = {w.name: w for w in self.workloads}
         self.psi = PSI()
         self.anon_cost = 0.0
@@ -402,11 +394,15 @@ class Machine:
             self.killer = value
             self._note("systemd-oomd started" if value == "oomd" else "systemd-oomd stopped")
             for w in self.workloads:
-                w.oomd_hit_start = None
+                w.oomd_rule.reset()
         elif name == "oomd_limit":
             self.oomd_limit_pct = int(value)
+            for w in self.workloads:
+                w.oomd_rule.limit_pct = self.oomd_limit_pct
         elif name == "oomd_duration":
             self.oomd_duration_s = float(value)
+            for w in self.workloads:
+                w.oomd_rule.duration_s = self.oomd_duration_s
         elif name.endswith(("_memory_low", "_memory_high", "_memory_max")):
             group, _, knob = name.partition("_memory_")
             w = self.by_name[group]
@@ -439,7 +435,7 @@ class Machine:
             w.cache = 0.0
             w.stall, w.progress = 0.0, 1.0
             w.psi = PSI(start_ns=self.now_ns)
-            w.oomd_hit_start = None
+            w.oomd_rule.reset()
             self._note(f"{w.name} restarted")
 
     # --- one step --------------------------------------------------------------------
@@ -750,21 +746,14 @@ class Machine:
         last 15 s, kill the candidate with the highest pgscan rate. One kill per poll.
         """
         now = self.now
-        limit = self.oomd_limit_pct << 11
         targets = []
         for w in self.alive:
             if not w.oomd_managed:
                 continue
             if w.pgscan > w.oomd_last_pgscan:
                 w.oomd_last_reclaim = now
-            avg10 = oomd_loadavg(format_avg(w.psi.full.avg10))
-            if avg10 > limit:
-                if w.oomd_hit_start is None:
-                    w.oomd_hit_start = now
-                if now - w.oomd_hit_start >= self.oomd_duration_s - EPS:
-                    targets.append(w)
-            else:
-                w.oomd_hit_start = None
+            if w.oomd_rule.above(now, format_avg(w.psi.full.avg10)):
+                targets.append(w)
         rates = {w.name: w.pgscan - w.oomd_last_pgscan for w in self.alive}
         for w in self.alive:
             w.oomd_last_pgscan = w.pgscan
