@@ -174,6 +174,11 @@ DEMO = Demo(
         Action("break", "Break (no answer)", _DEPENDENCY_OPTIONS),
         Action("slow", "Slow down", _DEPENDENCY_OPTIONS),
         Action("heal", "Heal", _DEPENDENCY_OPTIONS),
+        # An operator's hands on a resilience4j breaker during an incident.
+        Action("force_open", "Force breaker open", _DEPENDENCY_OPTIONS),
+        Action("disable", "Disable breaker (pass all, record nothing)", _DEPENDENCY_OPTIONS),
+        Action("metrics_only", "Breaker: metrics only (never trips)", _DEPENDENCY_OPTIONS),
+        Action("reset", "Reset breaker", _DEPENDENCY_OPTIONS),
     ),
     scenarios=SCENARIOS,
     create=create,

@@ -23,13 +23,8 @@ from typing import Any
 
 from demokit.events import EventQueue
 
-from .breaker import (
-    CircuitBreaker,
-    CircuitBreakerConfig,
-    ConsecutiveFailureBreaker,
-    HystrixBreaker,
-    Transition,
-)
+from .breaker import CircuitBreaker, CircuitBreakerConfig, Transition
+from .contrast import ConsecutiveFailureBreaker, HystrixBreaker
 
 STEP = 0.25
 """Simulated seconds per step."""
@@ -81,6 +76,14 @@ DISPATCH, GEOFENCE, RATING, PAYMENT, PROMOTIONS = range(len(DEPENDENCIES))
 
 # Outcomes of one dependency call, as the booking sees it.
 OK, FAILED, REJECTED, ABANDONED = "ok", "failed", "rejected", "abandoned"
+
+OPERATOR_ACTIONS = {
+    "force_open": "transition_to_forced_open_state",
+    "disable": "transition_to_disabled_state",
+    "metrics_only": "transition_to_metrics_only_state",
+    "reset": "reset",
+}
+"""The demo's operator actions and the resilience4j ``CircuitBreaker`` method of each."""
 
 _MARKED = {"OPEN": "breaker_opened", "CLOSED": "breaker_closed", "FORCED_OPEN": "forced_open"}
 """Breaker states whose entry a timeline marks, and the mark's name."""
@@ -248,12 +251,17 @@ class BookingSimulation:
             self.done = True
 
     def act(self, action: str, arg: str | None) -> None:
-        """``break`` / ``slow`` / ``heal`` a dependency named by ``arg``."""
-        if action not in ("break", "slow", "heal"):
-            raise ValueError(f"unknown action {action!r}; allowed: break, slow, heal")
+        """``break`` / ``slow`` / ``heal`` a dependency named by ``arg``, or one of the
+        operator's actions on its breaker (:data:`OPERATOR_ACTIONS`)."""
+        if action not in ("break", "slow", "heal", *OPERATOR_ACTIONS):
+            allowed = ", ".join(("break", "slow", "heal", *OPERATOR_ACTIONS))
+            raise ValueError(f"unknown action {action!r}; allowed: {allowed}")
         name = arg or "rating"
         if name not in _INDEX:
             raise ValueError(f"unknown dependency {name!r}; allowed: {', '.join(_INDEX)}")
+        if action in OPERATOR_ACTIONS:
+            self._operate(action, name)
+            return
         health = self.health[_INDEX[name]]
         if action == "break":
             health.broken = True
@@ -264,6 +272,19 @@ class BookingSimulation:
         else:
             health.broken = health.slowed = False
             self._log(f"{name} healed")
+
+    def _operate(self, action: str, name: str) -> None:
+        """What an operator does to a breaker during an incident, through resilience4j's
+        ``transitionTo...State()`` and ``reset()`` (main flow only)."""
+        breaker = self.main.breakers.get(_INDEX[name])
+        if breaker is None:
+            self._log(f"{name} has no breaker: turn circuit breakers on first")
+            return
+        method = getattr(breaker, OPERATOR_ACTIONS[action], None)
+        if method is None:
+            self._log(f"{name}: only resilience4j's breaker takes operator actions")
+            return
+        method()
 
     def set_param(self, name: str, value: Any) -> None:
         """Apply a live parameter change."""

@@ -15,13 +15,8 @@ Sources:
 
 from __future__ import annotations
 
-from demos.circuit_breaker.breaker import (
-    CLOSED,
-    HALF_OPEN,
-    OPEN,
-    ConsecutiveFailureBreaker,
-    HystrixBreaker,
-)
+from demos.circuit_breaker.breaker import CLOSED, HALF_OPEN, OPEN
+from demos.circuit_breaker.contrast import ConsecutiveFailureBreaker, HystrixBreaker
 
 
 class Clock:

@@ -288,7 +288,16 @@ def test_the_declaration_describes_itself():
         "slow-dependency",
         "flapping-half-open",
     ]
-    assert {a.name for a in DEMO.actions} == {"break", "slow", "heal"}
+    assert {a.name for a in DEMO.actions} == {
+        "break",
+        "slow",
+        "heal",
+        # The operator's actions on a resilience4j breaker (test_circuit_breaker_operator.py).
+        "force_open",
+        "disable",
+        "metrics_only",
+        "reset",
+    }
 
 
 def test_a_long_run_stays_bounded():
