@@ -71,7 +71,8 @@ _RUN_TYPES = frozenset(
 )
 _TYPE = re.compile(r"""\stype\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
 _SRC = re.compile(r"\ssrc\s*=", re.IGNORECASE)
-_STYLE_ATTRIBUTE = re.compile(r"\sstyle\s*=", re.IGNORECASE)
+# On the UTF-8 bytes, lowered: a case-blind regex over a str is ten times slower.
+_STYLE_ATTRIBUTE = re.compile(rb"style\s*=")
 
 
 def sha256(text: str) -> str:
@@ -112,19 +113,21 @@ def inline_scripts(html: str) -> list[str]:
 
 def style_attributes(html: str) -> set[str]:
     """Every ``style`` attribute's value in ``html``, as a browser's parser reads it."""
-    if not _STYLE_ATTRIBUTE.search(html):
+    if not _STYLE_ATTRIBUTE.search(html.encode("utf-8", "surrogatepass").lower()):
         return set()
     tree = LexborHTMLParser(html)
     return {node.attributes.get("style") or "" for node in tree.css("[style]")}
 
 
-def _without_article(html: str) -> str:
-    """The page minus its ``<article>``: where Material puts the note's HTML."""
+def split_page(html: str) -> tuple[str, str, str]:
+    """The page as (before, article, after): Material puts the note's HTML in the
+    ``<article>``; the rest is the theme's and ours. A page with no article is all
+    theme."""
     start = html.find("<article")
     end = html.rfind("</article>")
     if start == -1 or end < start:
-        return html
-    return html[:start] + html[end:]
+        return html, "", ""
+    return html[:start], html[start:end], html[end:]
 
 
 def insert_meta(html: str) -> str | None:
@@ -164,8 +167,14 @@ class SitePolicy:
         marked = insert_meta(html)
         if marked is None:
             return html
-        self.scripts.update(inline_scripts(_without_article(marked)))
-        self.styles.update(style_attributes(marked))
+        before, article, after = split_page(marked)
+        # A note's text is never hashed as a script, even one inside an HTML comment.
+        self.scripts.update(inline_scripts(before), inline_scripts(after))
+        # Any style attribute, however a note spells it; the theme writes `style="`.
+        self.styles.update(style_attributes(article or marked))
+        for part in (before, after) if article else ():
+            if ' style="' in part:
+                self.styles.update(style_attributes(part))
         self.pages.append(dest)
         return marked
 

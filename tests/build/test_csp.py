@@ -19,7 +19,8 @@ TABLE_TALK = GOOD_TALK.replace("title: A Good Talk", "title: A Table").replace(
     "order: 1", "order: 2"
 ) + (
     "\n| left | middle | right |\n|:-----|:------:|------:|\n| a | b | c |\n\n"
-    "<!-- <script>alert('from a note')</script> -->\n"
+    "<!-- <script>alert('from a note')</script> -->\n\n"
+    'Raw HTML keeps its spelling: <span title="x" STYLE = "font-weight: bold">bold</span>.\n'
 )
 SCRIPT_TYPES = ("", "text/javascript", "module")  # what Material and our pages use
 
@@ -133,7 +134,12 @@ def test_the_script_that_knows_the_page_depth_has_a_hash_per_depth(pages, policy
 def test_style_attributes_are_allowed_by_the_hash_of_each_value(pages, policy):
     table = LexborHTMLParser(pages["testconf/table/index.html"])
     values = {node.attributes["style"] for node in table.css("article [style]")}
-    assert values == {"text-align: left;", "text-align: center;", "text-align: right;"}
+    assert values == {
+        "text-align: left;",
+        "text-align: center;",
+        "text-align: right;",
+        "font-weight: bold",
+    }
     directives = _directives(policy)
     assert directives["style-src-attr"] == ["'unsafe-hashes'", *sorted(map(_hash, values))]
 
