@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,7 +110,37 @@ def run_build(site: Path, *args: str, site_url: str | None = None) -> subprocess
     )
 
 
+def host_headers(folder: Path, path: str) -> list[tuple[str, str]]:
+    """The headers ``folder/_headers`` gives ``path`` the way Cloudflare Pages applies
+    them: every matching rule's, values of one name joined with ", " (so two
+    Content-Security-Policy values are two policies, both enforced); ``! Name`` drops a
+    header an earlier rule set. Patterns: ``*`` matches anything, ``:name`` one segment."""
+    try:
+        text = (folder / "_headers").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    path = urllib.parse.unquote(urllib.parse.urlsplit(path).path)
+    found: dict[str, list[str]] = {}
+    matches = False
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if not line[0].isspace():
+            pattern = re.sub(r"\\\*", ".*", re.escape(line.strip()))
+            pattern = re.sub(r":\w+", "[^/]+", pattern)
+            matches = re.fullmatch(pattern, path) is not None
+        elif matches and line.strip().startswith("!"):
+            found.pop(line.strip()[1:].strip().lower(), None)
+        elif matches:
+            name, _, value = line.strip().partition(":")
+            found.setdefault(name.strip().lower(), []).append(value.strip())
+    return [(name, ", ".join(values)) for name, values in found.items()]
+
+
 class _Handler(http.server.SimpleHTTPRequestHandler):
+    """Serves a built site as a static host does: the MIME types Pyodide needs, and the
+    site's ``_headers`` rules (the file itself is not served)."""
+
     extensions_map = {
         **http.server.SimpleHTTPRequestHandler.extensions_map,
         ".js": "text/javascript",
@@ -119,6 +150,17 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         ".whl": "application/zip",
         ".zip": "application/zip",
     }
+
+    def send_head(self):
+        if urllib.parse.urlsplit(self.path).path == "/_headers":
+            self.send_error(404)
+            return None
+        return super().send_head()
+
+    def end_headers(self) -> None:
+        for name, value in host_headers(Path(self.directory), self.path):
+            self.send_header(name, value)
+        super().end_headers()
 
     def log_message(self, *args) -> None:
         pass
