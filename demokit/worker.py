@@ -64,5 +64,10 @@ def set_param(run: int, name: str, value_json: str) -> str:
 
 
 def drop(run: int) -> None:
-    """Forget a run whose widget left the page."""
+    """Forget a run its widget is done with: stopped, started afresh, or left the page."""
     _runs.pop(run, None)
+
+
+def count() -> int:
+    """How many runs the worker holds (the page keeps at most one per widget)."""
+    return len(_runs)

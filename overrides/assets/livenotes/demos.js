@@ -3,13 +3,17 @@
 // data-state = idle | loading | running | paused | done | error, a Run button,
 // [data-demo-frame] and a role="status" region.
 
-import { Deadline, DemoWorker, WorkerGone } from "./protocol.js";
+import { Deadline, DemoWorker, RuntimeFailure, WorkerGone } from "./protocol.js";
 
 const TICK_MS = 1000 / 30;
 const REDUCED_TICK_MS = 1000;
 const STATUS_EVERY_MS = 1000;
+// A healthy batch of steps answers within demokit's 50 ms budget: Stop waits this long
+// for its own request before it decides the request is stuck and ends the worker.
+const STOP_GRACE_MS = 250;
 
-const shared = new DemoWorker();
+/** The page's one worker (exported so that tests can ask it how many runs it holds). */
+export const shared = new DemoWorker();
 const widgets = new Set();
 let runs = 0;
 
@@ -59,8 +63,10 @@ class Widget {
 
   // --- state ------------------------------------------------------------------
 
-  setState(state) {
+  setState(state, error = null) {
     this.root.dataset.state = state;
+    if (error) this.root.dataset.error = error;
+    else delete this.root.dataset.error;
     const run = this.q("[data-demo-run]");
     run.textContent = state === "error" ? "Run (retry)" : "Run";
     run.disabled = state === "loading";
@@ -81,14 +87,19 @@ class Widget {
 
   onWorkerEvent(message) {
     if (message.type === "progress" && this.root.dataset.state === "loading") this.say(message.stage);
-    if (message.type === "terminated" && this.run !== null) {
-      this.run = null;
-      this.playing = false;
-      if (this.root.dataset.state === "running" || this.root.dataset.state === "paused") {
-        this.setState("idle");
-        this.say(`Stopped: ${message.reason}. Run starts a fresh run.`);
-      }
-    }
+    // The culprit reports its own stop or deadline; a widget still loading hears of it
+    // through its rejected request (see fail).
+    if (message.type === "terminated" && message.culprit !== this && this.run !== null) this.halted(message.reason);
+  }
+
+  /** Another widget ended the worker: this run is gone, its last frame stays. */
+  halted(reason) {
+    this.generation += 1;
+    this.run = null;
+    this.playing = false;
+    this.enableActions(true);
+    this.setState("idle");
+    this.say(`Stopped, because ${reason}. The picture shows the last frame; Run starts a fresh run.`);
   }
 
   // --- controls ---------------------------------------------------------------
@@ -170,7 +181,7 @@ class Widget {
     if (this.run === null) return;
     const generation = this.generation;
     try {
-      const reply = await shared.request("set", { run: this.run, name, value: this.params[name] }, this.spec.timeouts.step);
+      const reply = await shared.request("set", { run: this.run, name, value: this.params[name] }, this.spec.timeouts.step, this);
       if (generation !== this.generation) return;
       if (reply.snapshot.live) this.render(reply.snapshot);
       else await this.restartIfStarted();
@@ -202,7 +213,7 @@ class Widget {
 
   async start({ play }) {
     if (!this.spec.runtime) {
-      this.setState("error");
+      this.setState("error", "runtime");
       this.say("This build has no Python runtime; demos cannot run here.");
       return;
     }
@@ -213,14 +224,18 @@ class Widget {
     try {
       await shared.prepare(this.spec, this.spec.timeouts);
       if (generation !== this.generation) return;
-      if (this.run !== null) shared.request("drop", { run: this.run }, this.spec.timeouts.step).catch(() => {});
+      this.drop();
       const run = ++runs;
       const reply = await shared.request(
         "start",
         { run, demo: this.demo.name, scenario: this.scenario, params: this.params, seed: this.seed },
         this.spec.timeouts.step,
+        this,
       );
-      if (generation !== this.generation) return;
+      if (generation !== this.generation) {
+        this.drop(run); // stopped or restarted while it started: nobody will use it
+        return;
+      }
       this.run = run;
       this.clearOutput();
       this.render(reply.snapshot, reply.output);
@@ -253,7 +268,7 @@ class Widget {
       if (count > 0) {
         this.pendingSteps -= count;
         try {
-          const reply = await shared.request("step", { run: this.run, count }, this.spec.timeouts.step);
+          const reply = await shared.request("step", { run: this.run, count }, this.spec.timeouts.step, this);
           if (generation !== this.generation) return;
           this.render(reply.snapshot, reply.output, false);
           if (reply.snapshot.done) {
@@ -291,7 +306,7 @@ class Widget {
     if (this.root.dataset.state === "running") this.togglePause();
     const generation = this.generation;
     try {
-      const reply = await shared.request("step", { run: this.run, count: 1 }, this.spec.timeouts.step);
+      const reply = await shared.request("step", { run: this.run, count: 1 }, this.spec.timeouts.step, this);
       if (generation !== this.generation) return;
       this.render(reply.snapshot, reply.output);
       if (reply.snapshot.done) this.setState("done");
@@ -308,14 +323,24 @@ class Widget {
   stop() {
     this.generation += 1;
     this.playing = false;
-    // A request still computing (or a runtime still loading) can only be stopped by
-    // ending the worker; the next Run starts a fresh one.
-    const busy = this.root.dataset.state === "loading" || shared.busyFor() > 0;
-    this.run = null;
-    if (busy) shared.terminate();
+    this.drop();
+    // Only this widget's own request, still running in Python, needs the worker ended.
+    // A runtime still loading keeps loading for the next Run, and other widgets'
+    // requests are theirs.
+    shared.release(
+      this,
+      STOP_GRACE_MS,
+      new WorkerGone("another demo on this page was stopped mid-step, which restarts the Python runtime", this),
+    );
     this.enableActions(true);
     this.setState("idle");
     this.say("Stopped. Run starts a fresh run.");
+  }
+
+  /** Forget `run` (by default this widget's current one) in the worker. */
+  drop(run = this.run) {
+    if (run === this.run) this.run = null;
+    if (run !== null && shared.worker) shared.request("drop", { run }, this.spec.timeouts.step).catch(() => {});
   }
 
   async act(name, arg) {
@@ -325,7 +350,7 @@ class Widget {
     }
     const generation = this.generation;
     try {
-      const reply = await shared.request("act", { run: this.run, action: name, arg }, this.spec.timeouts.step);
+      const reply = await shared.request("act", { run: this.run, action: name, arg }, this.spec.timeouts.step, this);
       if (generation !== this.generation) return;
       this.render(reply.snapshot, reply.output);
       // An action can wake a finished simulation (a restarted instance, a new client).
@@ -340,19 +365,32 @@ class Widget {
   }
 
   fail(error) {
+    if (error instanceof WorkerGone && error.culprit && error.culprit !== this) {
+      this.halted(error.message); // another widget ended the worker under this request
+      return;
+    }
     this.generation += 1;
     this.playing = false;
-    this.setState("error");
-    if (error instanceof Deadline && error.message.startsWith("boot")) {
+    if (error instanceof RuntimeFailure) {
+      // Not the demo's fault: a file of the runtime or of the demo's code did not load.
       this.run = null;
+      this.setState("error", "runtime");
+      const what = error.file && error.file.endsWith(".whl") ? "The demo's code" : "The Python runtime";
+      this.say(`${what} could not load: ${error.message}. Run (retry) loads it again.`);
+    } else if (error instanceof Deadline && error.message.startsWith("boot")) {
+      this.run = null;
+      this.setState("error", "runtime");
       this.say(`The Python runtime did not load in time (${error.message}). Run (retry) tries again.`);
     } else if (error instanceof Deadline) {
       this.run = null;
+      this.setState("error", "deadline");
       this.say(`Stopped: ${error.message}, so the demo was halted. Run (retry) starts a fresh worker.`);
     } else if (error instanceof WorkerGone) {
       this.run = null;
+      this.setState("error", "runtime");
       this.say(`The Python runtime stopped: ${error.message}. Run (retry) starts it again.`);
     } else {
+      this.setState("error", "demo");
       this.say(`The demo raised an error: ${error.message}. Reset or Run starts it again.`);
     }
     if (error.traceback) this.appendOutput([error.traceback], 0);
@@ -461,7 +499,7 @@ class Widget {
   dispose() {
     this.generation += 1;
     this.playing = false;
-    if (this.run !== null && shared.worker) shared.request("drop", { run: this.run }, this.spec.timeouts.step).catch(() => {});
+    this.drop();
   }
 }
 
