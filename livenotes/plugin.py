@@ -12,6 +12,7 @@ from typing import Any
 
 from jinja2 import Environment
 from markupsafe import Markup, escape
+from mkdocs.config.config_options import ExtraScriptValue
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
@@ -79,6 +80,8 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
     def on_config(self, config):
         # Options such as demos_dir are relative to mkdocs.yml, not to the shell's folder.
         self.root = Path(config.config_file_path).parent
+        if self.config.enabled:
+            _add_theme(config)
         if _SLOW_RENDER not in _BUILD_LOG.filters:
             _BUILD_LOG.addFilter(_SLOW_RENDER)
         return config
@@ -361,6 +364,29 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
                 else None
             ),
         )
+
+
+THEME_DIR = Path(__file__).parent / "theme"
+"""The plugin's own templates (talk header, pager, event listing, speakers page, gallery,
+the demo widget) and the widget's assets (``assets/livenotes/``)."""
+ASSETS = ("assets/livenotes/livenotes.css", "assets/livenotes/demos.js")
+
+
+def _add_theme(config) -> None:
+    """Put the plugin's templates and assets between the site's ``custom_dir`` and the
+    theme, as a theme's own files are: the site can override any of them, and MkDocs
+    copies the assets into the site with the theme's. Add the widget's stylesheet and
+    module script to the page unless the site lists them already."""
+    dirs = config.theme.dirs
+    if str(THEME_DIR) not in dirs:
+        dirs.insert(1 if config.theme.custom_dir else 0, str(THEME_DIR))
+    css, script = ASSETS
+    if css not in [str(path) for path in config.extra_css]:
+        config.extra_css.append(css)
+    if script not in [str(path) for path in config.extra_javascript]:
+        value = ExtraScriptValue(script)
+        value.type = "module"
+        config.extra_javascript.append(value)
 
 
 _BUILD_LOG = logging.getLogger("mkdocs.commands.build")
