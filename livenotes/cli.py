@@ -1,4 +1,5 @@
-"""Command line: ``livenotes check`` (fast, builds nothing) and ``livenotes new-talk``."""
+"""Command line: ``livenotes check`` (fast, builds nothing), ``livenotes new-talk`` and
+``livenotes new-demo``."""
 
 from __future__ import annotations
 
@@ -143,10 +144,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     talk.add_argument("--date", help="YYYY-MM-DD (default: the event's date)")
     talk.add_argument("--slug", help="file name without .md (default: from the title)")
+    demo = commands.add_parser(
+        "new-demo", help="write a small working demo (core, view, test, page) to start from"
+    )
+    demo.add_argument("name", help="the package name under demos/, e.g. retry_storm")
+    demo.add_argument("--title", help="the demo's title (default: from the name)")
+    demo.add_argument(
+        "--talk", help="the note it belongs to, e.g. srecon19apac/my-talk (default: its page)"
+    )
     args = parser.parse_args(argv)
     root = _project(args.root)
     if args.command == "check":
         return check(root)
+    if args.command == "new-demo":
+        from livenotes.newdemo import new_demo
+
+        return new_demo(root, args.name, args.title, args.talk)
     return new_talk(root, args.event, args.title, args.speaker, args.date, args.slug)
 
 

@@ -1,13 +1,13 @@
 // Runs tests/demos/contract_drive.py under Pyodide in Node (no browser) and prints its
 // digests as JSON, so test_contract.py can compare them with CPython's.
 //
-// Usage: node contract_pyodide.mjs <pyodide folder> <repository root> <demo>...
+// Usage: node contract_pyodide.mjs <pyodide folder> <repository root> <demos folder> <demo>...
 // The kit, the demos and the driver are copied into Pyodide's file system as they are.
 
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 
-const [pyodideDir, root, ...names] = process.argv.slice(2);
+const [pyodideDir, root, demosDir, ...names] = process.argv.slice(2);
 const { loadPyodide } = await import(join(pyodideDir, "pyodide.mjs"));
 const pyodide = await loadPyodide({ indexURL: pyodideDir + "/", stdout: () => {}, stderr: () => {} });
 
@@ -24,14 +24,16 @@ function pythonFiles(folder) {
   return found;
 }
 
-function copy(path) {
-  const inside = join(target, relative(root, path));
+function copy(path, base = root, under = "") {
+  const inside = join(target, under, relative(base, path));
   pyodide.FS.mkdirTree(inside.slice(0, inside.lastIndexOf("/")));
   pyodide.FS.writeFile(inside, readFileSync(path));
 }
 
 for (const path of pythonFiles(join(root, "demokit"))) copy(path);
-for (const name of names) for (const path of pythonFiles(join(root, "demos", name))) copy(path);
+for (const name of names) {
+  for (const path of pythonFiles(join(demosDir, name))) copy(path, demosDir, "demos");
+}
 copy(join(root, "tests", "demos", "contract_drive.py"));
 pyodide.FS.mkdirTree(join(target, "demos"));
 
