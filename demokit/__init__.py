@@ -13,8 +13,10 @@ import bisect
 import copy
 import dataclasses
 import math
+import pickle
 import random
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -322,8 +324,8 @@ class Frame:
 class Simulation(Protocol):
     """What ``Demo.create(params, rng)`` returns.
 
-    Its state must survive :func:`copy.deepcopy` (the runner's checkpoints): queue
-    data, not closures, lambdas or generators. It may also keep ``marks``, a list of
+    Its state must survive :mod:`pickle` or at least :func:`copy.deepcopy` (the
+    runner's checkpoints): queue data, not closures, lambdas or generators. It may also keep ``marks``, a list of
     ``(time, name, detail)`` for the demo's :class:`Notable` events, appended as they
     happen; the runner collects them with the step at which each happened.
     """
@@ -458,7 +460,33 @@ def _clip(text: str, limit: int) -> str:
 
 
 CHECKPOINT_EVERY = 100
-"""Steps between the runner's checkpoints: seeking re-simulates at most this many."""
+"""Steps between the runner's checkpoints, at least: seeking re-simulates from the
+nearest earlier one."""
+CHECKPOINT_SHARE = 0.1
+"""Checkpoints may cost at most this share of the time spent stepping: a demo whose
+state is large next to its steps is checkpointed less often (every 200, 300... steps),
+so a live run slows by at most about 10 %, and a seek re-simulates at most about ten
+checkpoints' worth of time. Which steps get a checkpoint never changes a frame."""
+
+
+def _freeze(state: Any) -> tuple[bool, Any]:
+    """A checkpoint of ``state``: pickled bytes where possible (faster than a deep copy,
+    and bytes add nothing for the garbage collector to walk), else a deep copy.
+
+    Pickling fails for a class that was imported again since the object was made (the
+    build re-imports demos on every ``mkdocs serve`` rebuild) or for a lambda a demo
+    keeps; a deep copy still works then.
+    """
+    try:
+        return True, pickle.dumps(state, pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return False, copy.deepcopy(state)
+
+
+def _thaw(checkpoint: tuple[bool, Any]) -> Any:
+    """A fresh copy of the state a checkpoint holds."""
+    pickled, state = checkpoint
+    return pickle.loads(state) if pickled else copy.deepcopy(state)
 
 
 @dataclass(frozen=True)
@@ -517,6 +545,8 @@ class Runner:
         """The furthest step this run has been to, and can be rebuilt up to."""
         self._start_params = dict(self.params)
         self._checkpoints: dict[int, tuple] = {}
+        self._stepped_s = 0.0  # time spent in sim.step() since the last checkpoint
+        self._checkpoint_s = 0.0  # what the last checkpoint cost
         self._restart()
 
     # -- running ----------------------------------------------------------------------
@@ -565,20 +595,29 @@ class Runner:
     def _checkpoint(self) -> None:
         # Taken before this step's inputs are applied, so an input added later at
         # this very step leaves the checkpoint valid.
-        self._checkpoints[self.steps] = copy.deepcopy(
+        started = time.perf_counter()
+        self._checkpoints[self.steps] = _freeze(
             (self.sim, self._cues, self.params, self.marks, self._seen_marks)
         )
+        self._checkpoint_s = time.perf_counter() - started
+        self._stepped_s = 0.0
 
     def step(self, count: int = 1) -> int:
         """Run up to ``count`` steps; returns how many ran (fewer once done)."""
         ran = 0
         while ran < count and not self.sim.done:
+            started = time.perf_counter()
             self.sim.step()
+            self._stepped_s += time.perf_counter() - started
             self.steps += 1
             ran += 1
             self._apply_due_cues()
             self._collect_marks()
-            if self.steps % self.checkpoint_every == 0 and self.steps not in self._checkpoints:
+            if (
+                self.steps % self.checkpoint_every == 0
+                and self.steps not in self._checkpoints
+                and self._stepped_s * CHECKPOINT_SHARE >= self._checkpoint_s
+            ):
                 self._checkpoint()
             self._replay_inputs()
             if self.steps > self.reached:
@@ -594,7 +633,7 @@ class Runner:
             if base == 0:
                 self._restart()
             else:
-                sim, cues, params, marks, seen = copy.deepcopy(self._checkpoints[base])
+                sim, cues, params, marks, seen = _thaw(self._checkpoints[base])
                 self.sim, self._cues, self.params = sim, cues, params
                 self.marks, self._seen_marks = marks, seen
                 self.steps = base

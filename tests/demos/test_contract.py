@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import pickle
 import random
 import shutil
 import subprocess
@@ -168,6 +169,15 @@ def test_seeking_gives_the_frame_that_running_gave(name, scenario):
     for k in order:
         dense.seek(k)
         assert dense.snapshot() == expected[k], f"{name}/{scenario} seek({k}) every 7"
+
+
+@pytest.mark.parametrize(("name", "scenario"), CASES, ids=IDS)
+def test_the_state_is_plain_data(name, scenario):
+    """No closures, lambdas or generators: the runner's checkpoints pickle the state."""
+    demo = DEMOS[name]
+    runner = contract_drive.run_to(demo, scenario, contract_drive.total_steps(demo, scenario))
+    copy = pickle.loads(pickle.dumps(runner.sim))
+    assert demo.render(copy) == demo.render(runner.sim)
 
 
 @pytest.mark.parametrize("name", sorted(DEMOS))

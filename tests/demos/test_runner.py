@@ -171,3 +171,29 @@ def test_a_demo_declares_a_version_and_a_valid_seed():
 
 def _fields(demo: demokit.Demo) -> dict:
     return {name: getattr(demo, name) for name in demo.__dataclass_fields__}
+
+
+def test_a_simulation_that_cannot_be_pickled_is_checkpointed_by_deep_copy():
+    def lambda_walk(params, rng):
+        walk = Walk(rng, params["size"])
+        walk.scale = lambda x: 2 * x  # not picklable
+        return walk
+
+    demo = demokit.Demo(**{**_fields(WALK), "create": lambda_walk})
+    runner = demokit.Runner(demo, "plain", checkpoint_every=10)
+    _drive(runner)
+    assert runner._checkpoints and not any(p for p, _ in runner._checkpoints.values())
+    at = {}
+    for k in (15, 40, 250):
+        fresh = demokit.Runner(demo, "plain")
+        _drive(fresh, until=k)
+        at[k] = fresh.snapshot()
+    for k in (250, 15, 40):
+        runner.seek(k)
+        assert runner.snapshot() == at[k]
+
+
+def test_checkpoints_of_plain_data_are_pickled():
+    runner = demokit.Runner(WALK, "plain", checkpoint_every=10)
+    runner.step(100)
+    assert runner._checkpoints and all(p for p, _ in runner._checkpoints.values())
