@@ -59,7 +59,8 @@ PARAMS = (
 ACTIONS = (
     Action("acquire", "Acquire", _CLIENT_OPTIONS),
     Action("release", "Release", _CLIENT_OPTIONS),
-    Action("stop", "Stop", _INSTANCE_OPTIONS),
+    Action("stop", "Stop", _INSTANCE_OPTIONS),  # a crashed process: peers get an error
+    Action("vanish", "Host gone (messages lost)", _INSTANCE_OPTIONS),
     Action("restart", "Restart", _INSTANCE_OPTIONS),
     Action("link", "Degrade link (normal, slow, lossy)", _LINK_OPTIONS),
 )

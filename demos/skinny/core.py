@@ -133,7 +133,7 @@ class Operation:
     client: str
     instance: str
     retries: int = 0
-    state: str = "queued"  # queued | proposing | committing | sleeping | done
+    state: str = "queued"  # queued | proposing | committing | sleeping | unanswered | done
     round: Round | None = None
     wake: Event | None = None
     asked_at: float = 0.0
@@ -214,6 +214,8 @@ class Instance:
     id: int = 0
     holder: str = ""
     up: bool = True
+    gone: bool = False
+    """Down as a host that is gone (messages to it are lost), not a crashed process."""
     owner: Operation | None = None  # the Acquire/Release holding the mutex
     waiting: deque = field(default_factory=deque)  # Messages and Operations, FIFO
     restarts: int = 0
@@ -269,6 +271,7 @@ class Cluster:
             name: Instance(name, inc) for name, inc in INSTANCES[:instances]
         }
         self.links: dict[tuple[str, str], str] = {}  # only links not "normal"
+        self.latencies: dict[tuple[str, str], float] = {}  # one-way ms set per direction
         self.in_flight: dict[int, Message] = {}
         self.answers: dict[str, str] = {}  # client -> the last answer it got
         self.requests: list[Operation] = []
@@ -373,9 +376,23 @@ class Cluster:
         return self.links.get(link_key(a, b), "normal")
 
     def latency(self, a: str, b: str) -> float:
-        """One-way delay from ``a`` to ``b`` in ms."""
+        """One-way delay from ``a`` to ``b`` in ms: half the assumed round trip, or the
+        delay set for this direction with :meth:`set_latency`."""
         factor = SLOW_LINK_FACTOR if self.link_mode(a, b) == "slow" else 1.0
-        return rtt(a, b) / 2 * self.latency_scale * factor
+        base = self.latencies.get((a, b))
+        if base is None:
+            base = rtt(a, b) / 2
+        return base * self.latency_scale * factor
+
+    def set_latency(self, src: str, dst: str, ms: float) -> None:
+        """Give the direction ``src`` -> ``dst`` its own one-way delay (ASSUMPTION-free:
+        the reader's or a test's number), e.g. an asymmetric route."""
+        if src not in self.instances or dst not in self.instances or src == dst:
+            raise ValueError(f"there is no link {src}->{dst} in a cluster of {self.size}")
+        if not ms >= 0 or ms == float("inf"):
+            raise ValueError(f"latency {ms!r} ms is not a finite number >= 0")
+        self.latencies[(src, dst)] = float(ms)
+        self._note(f"{src} -> {dst} now takes {ms:g} ms one way")
 
     def _send(self, message: Message) -> None:
         message.sent = self.now
@@ -418,12 +435,21 @@ class Cluster:
     def _on_client(self, op: Operation) -> None:
         inst = self.instances[op.instance]
         verb = "for the lock" if op.kind == "acquire" else "to release the lock"
+        if inst.gone:
+            self._note(f"{op.client} asks {inst.name} {verb}: no answer, the host is gone")
+            op.state = "unanswered"
+            self._schedule(self.now + self.timeout_ms, "client_timeout", op)
+            return
         if not inst.up:
             self._note(f"{op.client} asks {inst.name} {verb}: {inst.name} is down")
             self._fail(op, f"{inst.name} is down")
             return
         self._note(f"{op.client} asks {inst.name} {verb}")
         self._want_mutex(inst, op)
+
+    def _on_client_timeout(self, op: Operation) -> None:
+        self._note(f"{op.client} gives up on {op.instance} after {fmt_ms(self.timeout_ms)} ms")
+        self._fail(op, f"{op.instance} did not answer")
 
     def _answer(self, op: Operation) -> None:
         """lock.go: the reply reads the instance's own state, whatever the commit did."""
@@ -493,6 +519,10 @@ class Cluster:
             self._note(f"{message.label()} from {message.src} to {message.dst} hits the partition")
             return
         inst = self.instances[message.dst]
+        if inst.gone:
+            # Nobody answers for a host that is gone; the sender waits out its timeout.
+            self._note(f"{message.label()} from {message.src} to {inst.name} is lost: host gone")
+            return
         if message.kind in ("promise", "commit"):
             if not inst.up:
                 self._note(f"{inst.name} is down: {message.label()} from {message.src} refused")
@@ -673,8 +703,11 @@ class Cluster:
 
     # --- the reader's hands ---------------------------------------------------------
 
-    def stop(self, name: str) -> None:
-        """Stop an instance: its calls fail, waiting peers get an error, clients too."""
+    def stop(self, name: str, gone: bool = False) -> None:
+        """Stop an instance. A crashed process (the default): its calls fail, waiting
+        peers and clients get an error at once, later calls are refused. A host that is
+        gone (``gone=True``): the same inside, but nothing answers for it: messages to it
+        are lost and callers wait out their timeouts."""
         inst = self.instances.get(name)
         if inst is None:
             self._note(f"there is no {name} in a cluster of {self.size}")
@@ -683,13 +716,15 @@ class Cluster:
             self._note(f"{name} is already down")
             return
         inst.up = False
-        self._note(f"{name} stops")
+        inst.gone = gone
+        self._note(f"{name} is gone: its host no longer answers" if gone else f"{name} stops")
         self.marks.append((self.now, "stopped", name))
         ops = [inst.owner] if inst.owner is not None else []
         for item in inst.waiting:
             if isinstance(item, Message):
-                # The connection resets under the waiting call: an error for its sender.
-                self._reply(item, "error")
+                if not gone:
+                    # The connection resets under the waiting call: an error for its sender.
+                    self._reply(item, "error")
             else:
                 ops.append(item)
         inst.waiting.clear()
@@ -722,6 +757,7 @@ class Cluster:
             self.stop(name)
         inst.clear()
         inst.up = True
+        inst.gone = False
         inst.restarts += 1
         self._note(f"{name} restarts with empty state")
 
@@ -758,7 +794,7 @@ class Cluster:
                 found.append(inst.owner)
             found.extend(item for item in inst.waiting if isinstance(item, Operation))
         for event in self._queue:
-            if event.kind in ("wake", "client"):
+            if event.kind in ("wake", "client", "client_timeout"):
                 found.append(event.payload)
         return found
 
@@ -782,6 +818,8 @@ class Cluster:
             self.request(action, instance, client or CLIENTS[0])
         elif action == "stop":
             self.stop(arg or INSTANCES[0][0])
+        elif action == "vanish":
+            self.stop(arg or INSTANCES[0][0], gone=True)
         elif action == "restart":
             self.restart(arg or INSTANCES[0][0])
         elif action == "link":

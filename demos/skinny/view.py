@@ -180,7 +180,7 @@ def _messages(sim: Cluster) -> str:
 def _tag(sim: Cluster, inst: Instance) -> tuple[str, str]:
     """A short line about what the instance is doing, and its colour."""
     if not inst.up:
-        return "down", RED
+        return ("host gone" if inst.gone else "down"), RED
     op = inst.owner
     if op is not None and op.round is not None:
         if op.state == "proposing":
