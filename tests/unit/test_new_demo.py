@@ -5,6 +5,7 @@ overwritten."""
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -95,3 +96,21 @@ def test_new_demo_never_overwrites_and_refuses_bad_names(tmp_path, capsys):
     assert main(["--root", str(root), "new-demo", "other", "--title", 'say "hi"']) == 2
     assert "--title may not hold quotes" in capsys.readouterr().err
     assert not (root / "demos" / "other").exists()
+
+
+def test_contributings_add_a_demo_command_writes_what_it_says(tmp_path, capsys):
+    text = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    section = text.split("\n## Add a demo\n", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0].strip()
+    words = shlex.split(block)
+    assert words[:4] == [".venv/bin/python", "-m", "livenotes.cli", "new-demo"]
+    root = _project(tmp_path)
+    assert main(["--root", str(root), *words[3:]]) == 0
+    written = capsys.readouterr().out.split()
+    name = words[4]
+    for path in written:
+        assert f"`{path}`" in section or f"`{Path(path).name}`" in section, path
+    assert f"demos/{name}/" in section and (root / "demos" / name / "core.py").is_file()
+    init = (root / "demos" / name / "__init__.py").read_text(encoding="utf-8")
+    title, talk = words[words.index("--title") + 1], words[words.index("--talk") + 1]
+    assert f'title="{title}"' in init and f'talk="{talk}"' in init
