@@ -498,6 +498,9 @@ class Input:
     kind: str  # "act" | "param"
     name: str
     value: Any = None
+    raised: bool = False
+    """The simulation refused it with an exception: replayed, it is refused again, and
+    whatever the simulation did before refusing is done again too."""
 
 
 @dataclass(frozen=True)
@@ -586,11 +589,15 @@ class Runner:
         self._collect_marks()
 
     def _apply(self, entry: Input) -> None:
-        if entry.kind == "act":
-            self.sim.act(entry.name, entry.value)
-        else:
-            self.params[entry.name] = entry.value
-            self.sim.set_param(entry.name, entry.value)
+        try:
+            if entry.kind == "act":
+                self.sim.act(entry.name, entry.value)
+            else:
+                self.params[entry.name] = entry.value
+                self.sim.set_param(entry.name, entry.value)
+        except Exception:
+            if not entry.raised:
+                raise
 
     def _checkpoint(self) -> None:
         # Taken before this step's inputs are applied, so an input added later at
@@ -657,7 +664,11 @@ class Runner:
         """Apply a reader's action now, and record it with the current step."""
         if action not in {a.name for a in self.demo.actions}:
             raise ValueError(f"unknown action {action!r}")
-        self.sim.act(action, arg)
+        try:
+            self.sim.act(action, arg)
+        except Exception:
+            self._record(Input(self.steps, "act", action, arg, raised=True))
+            raise
         self._record(Input(self.steps, "act", action, arg))
 
     def set_param(self, name: str, value: Any) -> bool:
@@ -667,7 +678,11 @@ class Runner:
         self.params[name] = value
         if not param.live:
             return False
-        self.sim.set_param(name, value)
+        try:
+            self.sim.set_param(name, value)
+        except Exception:
+            self._record(Input(self.steps, "param", name, value, raised=True))
+            raise
         self._record(Input(self.steps, "param", name, value))
         return True
 

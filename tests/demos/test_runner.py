@@ -197,3 +197,33 @@ def test_checkpoints_of_plain_data_are_pickled():
     runner = demokit.Runner(WALK, "plain", checkpoint_every=10)
     runner.step(100)
     assert runner._checkpoints and all(p for p, _ in runner._checkpoints.values())
+
+
+class HalfDone(Walk):
+    """``act("jump", arg)`` moves first, then refuses an arg it does not know."""
+
+    def act(self, action: str, arg: str | None) -> None:
+        self.position += 100
+        if arg != "ok":
+            raise ValueError(f"unknown target {arg!r}")
+
+
+def test_an_input_the_simulation_refused_half_way_replays_the_same_way():
+    demo = demokit.Demo(
+        **{
+            **_fields(WALK),
+            "actions": (demokit.Action("jump", "Jump"),),
+            "scenarios": (demokit.Scenario("plain", "Plain", "Walks."),),
+            "create": lambda params, rng: HalfDone(rng, params["size"]),
+        }
+    )
+    runner = demokit.Runner(demo, checkpoint_every=10)
+    runner.step(25)
+    with pytest.raises(ValueError, match="unknown target"):
+        runner.act("jump", "nowhere")
+    assert runner.inputs[-1].raised
+    runner.step(30)
+    at_55 = runner.snapshot()
+    runner.seek(3)
+    runner.seek(55)
+    assert runner.snapshot() == at_55
