@@ -51,6 +51,12 @@ DIRECTIVES: dict[str, tuple[str, ...]] = {
 }
 """The site's policy before the hashes of inline scripts and style attributes."""
 
+GOOGLE_FONTS = {
+    "style-src": "https://fonts.googleapis.com",
+    "font-src": "https://fonts.gstatic.com",
+}
+"""Where Material loads its fonts from when ``theme.font`` is not ``false``."""
+
 HEADER_ONLY = "frame-ancestors 'none'"
 """What a ``<meta>`` policy cannot carry; sent as a header where the host allows."""
 
@@ -81,16 +87,18 @@ def sha256(text: str) -> str:
     return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
 
 
-def inline_scripts(html: str) -> list[str]:
-    """The text of every inline ``<script>`` in ``html`` that the browser would run.
+def inline_scripts(html: str, begin: int = 0, end: int | None = None) -> list[str]:
+    """The text of every inline ``<script>`` in ``html[begin:end]`` that the browser
+    would run.
 
     A plain scan, not a parser: it reads the theme's own markup (a note's part of the
-    page is cut out first, see ``SitePolicy.page``). A script it missed is blocked by the
+    page is left out, see ``SitePolicy.page``). A script it missed is blocked by the
     policy, which the browser tests would see.
     """
     found = []
-    position = 0
-    while (start := html.find("<script", position)) != -1:
+    position = begin
+    end = len(html) if end is None else end
+    while (start := html.find("<script", position, end)) != -1:
         tag_end = html.find(">", start)
         if tag_end == -1:
             break
@@ -111,6 +119,22 @@ def inline_scripts(html: str) -> list[str]:
     return found
 
 
+def inline_style_elements(html: str) -> list[str]:
+    """The text of every ``<style>`` element in the theme's part of a page (Material
+    writes one with the font names when a site keeps ``theme.font``)."""
+    found = []
+    position = 0
+    while (start := html.find("<style", position)) != -1:
+        tag_end = html.find(">", start)
+        close = html.find("</style", tag_end)
+        if tag_end == -1 or close == -1:
+            break
+        position = close + len("</style")
+        if html[start + 6 : start + 7] in (">", " ", "\n", "\t"):
+            found.append(html[tag_end + 1 : close].replace("\r\n", "\n").replace("\r", "\n"))
+    return found
+
+
 def style_attributes(html: str) -> set[str]:
     """Every ``style`` attribute's value in ``html``, as a browser's parser reads it."""
     if not _STYLE_ATTRIBUTE.search(html.encode("utf-8", "surrogatepass").lower()):
@@ -119,15 +143,12 @@ def style_attributes(html: str) -> set[str]:
     return {node.attributes.get("style") or "" for node in tree.css("[style]")}
 
 
-def split_page(html: str) -> tuple[str, str, str]:
-    """The page as (before, article, after): Material puts the note's HTML in the
-    ``<article>``; the rest is the theme's and ours. A page with no article is all
-    theme."""
+def article(html: str) -> tuple[int, int] | None:
+    """Where the page's ``<article>`` starts and ends: Material puts the note's HTML
+    there; the rest is the theme's and ours."""
     start = html.find("<article")
     end = html.rfind("</article>")
-    if start == -1 or end < start:
-        return html, "", ""
-    return html[:start], html[start:end], html[end:]
+    return None if start == -1 or end < start else (start, end)
 
 
 def insert_meta(html: str) -> str | None:
@@ -145,7 +166,8 @@ def insert_meta(html: str) -> str | None:
         first += 1
     if html[first : first + 13].lower() == "<meta charset":
         at = html.find(">", first) + 1
-    return html[:at] + META + html[at:]
+    start = html[:at]  # one pass over the page, not two slices and a join
+    return html.replace(start, start + META, 1)
 
 
 class SitePolicy:
@@ -153,12 +175,14 @@ class SitePolicy:
 
     def __init__(self) -> None:
         self.serving = False
+        self.fonts = False  # the theme loads Google Fonts (Material's default)
         self.reset()
 
     def reset(self) -> None:
         """Forget the last build (``mkdocs serve`` keeps the plugin between builds)."""
         self.scripts: set[str] = set()
         self.styles: set[str] = set()
+        self.style_elements: set[str] = set()
         self.pages: list[Path] = []
 
     def page(self, html: str, dest: Path) -> str:
@@ -167,20 +191,30 @@ class SitePolicy:
         marked = insert_meta(html)
         if marked is None:
             return html
-        before, article, after = split_page(marked)
-        # A note's text is never hashed as a script, even one inside an HTML comment.
-        self.scripts.update(inline_scripts(before), inline_scripts(after))
-        # Any style attribute, however a note spells it; the theme writes `style="`.
-        self.styles.update(style_attributes(article or marked))
-        for part in (before, after) if article else ():
-            if ' style="' in part:
-                self.styles.update(style_attributes(part))
+        span = article(marked)
+        if span is None:  # all theme
+            self.scripts.update(inline_scripts(marked))
+            self.styles.update(style_attributes(marked))
+        else:
+            start, end = span
+            # A note's text is never hashed as a script, even one inside an HTML comment.
+            self.scripts.update(inline_scripts(marked, 0, start), inline_scripts(marked, end))
+            # Any style attribute, however a note spells it; the theme writes `style="`.
+            self.styles.update(style_attributes(marked[start:end]))
+            if marked.find(' style="', 0, start) != -1 or marked.find(' style="', end) != -1:
+                self.styles.update(style_attributes(marked[:start] + marked[end:]))
         self.pages.append(dest)
         return marked
 
     def policy(self) -> str:
         """The policy as a ``<meta>`` carries it."""
         directives = {name: list(sources) for name, sources in DIRECTIVES.items()}
+        if self.fonts:
+            # A site that keeps Material's default `theme.font` asks for its stylesheet
+            # and font files from Google; ours sets `font: false` and allows neither.
+            directives["style-src"].append(GOOGLE_FONTS["style-src"])
+            directives["font-src"] = ["'self'", GOOGLE_FONTS["font-src"]]
+        directives["style-src"] += sorted(sha256(text) for text in self.style_elements)
         if self.serving:
             directives["script-src"].append("'unsafe-inline'")
         else:

@@ -212,3 +212,15 @@ def test_inline_scripts(html, scripts):
 def test_insert_meta(html, expected):
     marked = csp.insert_meta(html)
     assert (marked if marked is None else marked[: len(expected)]) == expected
+
+
+def test_a_page_is_read_as_theme_around_the_notes_article():
+    policy = csp.SitePolicy()
+    policy.page(
+        '<head><meta charset="utf-8"></head><body><div style="a: b"></div>'
+        '<article><p STYLE = "c: d"></p><!-- <script>e()</script> --></article>'
+        "<script>f()</script></body>",
+        Path("x"),
+    )
+    assert policy.scripts == {"f()"}  # the article's text is the note's, never a script
+    assert policy.styles == {"a: b", "c: d"}
