@@ -194,11 +194,13 @@ class SitePolicy:
         span = article(marked)
         if span is None:  # all theme
             self.scripts.update(inline_scripts(marked))
+            self.style_elements.update(inline_style_elements(marked))
             self.styles.update(style_attributes(marked))
         else:
             start, end = span
             # A note's text is never hashed as a script, even one inside an HTML comment.
             self.scripts.update(inline_scripts(marked, 0, start), inline_scripts(marked, end))
+            self.style_elements.update(inline_style_elements(marked[:start]))
             # Any style attribute, however a note spells it; the theme writes `style="`.
             self.styles.update(style_attributes(marked[start:end]))
             if marked.find(' style="', 0, start) != -1 or marked.find(' style="', end) != -1:

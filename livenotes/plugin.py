@@ -82,6 +82,7 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
         self.root = Path(config.config_file_path).parent
         if self.config.enabled:
             _add_theme(config)
+            self.csp.fonts = config.theme.get("font") is not False
         if _SLOW_RENDER not in _BUILD_LOG.filters:
             _BUILD_LOG.addFilter(_SLOW_RENDER)
         return config
