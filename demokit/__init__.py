@@ -495,7 +495,7 @@ class Input:
     ``step`` steps had run (and after the scenario's cues due by then)."""
 
     step: int
-    kind: str  # "act" | "param"
+    kind: str  # "act" | "param" | "cue" (an action scheduled at a simulated time)
     name: str
     value: Any = None
     raised: bool = False
@@ -592,6 +592,12 @@ class Runner:
         try:
             if entry.kind == "act":
                 self.sim.act(entry.name, entry.value)
+            elif entry.kind == "cue":
+                at, arg = entry.value
+                cue = Cue(at, entry.name, arg)
+                index = bisect.bisect_right([c.at for c in self._cues], at)
+                self._cues.insert(index, cue)
+                self._apply_due_cues()
             else:
                 self.params[entry.name] = entry.value
                 self.sim.set_param(entry.name, entry.value)
@@ -670,6 +676,23 @@ class Runner:
             self._record(Input(self.steps, "act", action, arg, raised=True))
             raise
         self._record(Input(self.steps, "act", action, arg))
+
+    def act_at(self, at: float, action: str, arg: str | None = None) -> None:
+        """Schedule a reader's action at simulated time ``at`` (the demo's unit, not
+        before now), as a scenario's cue; recorded with the current step."""
+        if action not in {a.name for a in self.demo.actions}:
+            raise ValueError(f"unknown action {action!r}")
+        if isinstance(at, bool) or not isinstance(at, (int, float)) or not math.isfinite(at):
+            raise ValueError(f"time {at!r} is not a number")
+        if at < self.sim.now:
+            raise ValueError(f"time {at:g} is in the past; now is {self.sim.now:g}")
+        entry = Input(self.steps, "cue", action, (at, arg))
+        try:
+            self._apply(entry)
+        except Exception:
+            self._record(dataclasses.replace(entry, raised=True))
+            raise
+        self._record(entry)
 
     def set_param(self, name: str, value: Any) -> bool:
         """Apply a live change; returns False when the parameter needs a fresh run."""

@@ -227,3 +227,27 @@ def test_an_input_the_simulation_refused_half_way_replays_the_same_way():
     runner.seek(3)
     runner.seek(55)
     assert runner.snapshot() == at_55
+
+
+def test_an_action_scheduled_at_a_simulated_time_runs_then_and_replays():
+    runner = demokit.Runner(WALK, "plain", checkpoint_every=10)
+    runner.step(20)
+    runner.act_at(75.0, "reset", "later")
+    runner.act_at(20.0, "reset", "now")  # due at once, like a cue at the current time
+    assert [(m.step, m.detail) for m in runner.marks] == [(20, "now")]
+    runner.step(80)
+    assert [(m.step, m.time, m.detail) for m in runner.marks] == [
+        (20, 20, "now"),
+        (75, 75, "later"),
+    ]
+    at_100 = runner.snapshot()
+    runner.seek(5)
+    assert runner.marks == []
+    runner.seek(100)
+    assert runner.snapshot() == at_100 and len(runner.marks) == 2
+    with pytest.raises(ValueError, match="in the past"):
+        runner.act_at(99.0, "reset")
+    with pytest.raises(ValueError, match="not a number"):
+        runner.act_at(float("nan"), "reset")
+    with pytest.raises(ValueError, match="unknown action"):
+        runner.act_at(200.0, "jump")
