@@ -519,9 +519,10 @@ class Runner:
     reached (:meth:`seek`), and turns frames into capped, JSON-able snapshots.
 
     A run is a pure function of (scenario, parameters, seed, inputs): seeking rebuilds
-    a step from the nearest earlier checkpoint (a deep copy of the simulation) and
-    re-simulates from there with the recorded inputs. The build uses the runner for
-    previews, the worker for live runs, tests for both.
+    a step from the nearest earlier checkpoint (a pickle of the simulation, see
+    :data:`CHECKPOINT_EVERY`) and re-simulates from there with the recorded inputs. An
+    input after seeking back forks the run: the recorded future is dropped. The build
+    uses the runner for previews, the worker for live runs, tests for both.
     """
 
     def __init__(
