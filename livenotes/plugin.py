@@ -20,6 +20,7 @@ from mkdocs.structure.nav import Navigation, Section
 from mkdocs.structure.pages import Page
 from mkdocs.utils import get_relative_url
 
+import demokit
 from livenotes import checks
 from livenotes.config import LiveNotesConfig
 from livenotes.content import check_html
@@ -334,6 +335,7 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
             "scenario": scenario.name,
             "params": demo.resolve({**scenario.params, **embed.params}),
             "seed": demo.seed if embed.seed is None else embed.seed,
+            "seeds": [demokit.SEED_MIN, demokit.SEED_MAX],
             "wheels": [url(self.wheels["demokit"]), url(self.wheels[embed.name])],
             "worker": url("assets/livenotes/worker.js"),
             "timeouts": {
@@ -358,6 +360,7 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
             embed=embed,
             frame=frame,
             spec_runtime=spec["runtime"],
+            seeds=spec["seeds"],
             spec=json.dumps(spec, separators=(",", ":")),
             demo_page=(
                 url(self.index.urls[page_url])

@@ -3,6 +3,7 @@
 // data-state = idle | loading | running | paused | done | error, a Run button,
 // [data-demo-frame] and a role="status" region.
 
+import { Notice, RequestType } from "./messages.js";
 import { Deadline, DemoWorker, RuntimeFailure, WorkerGone } from "./protocol.js";
 
 const TICK_MS = 1000 / 30;
@@ -63,6 +64,12 @@ class Widget {
 
   // --- state ------------------------------------------------------------------
 
+  /** A seed the demo kit accepts: the range comes from Python (demokit.SEED_MIN/MAX). */
+  seedAllowed(seed) {
+    const [low, high] = this.spec.seeds;
+    return Number.isInteger(seed) && seed >= low && seed <= high;
+  }
+
   setState(state, error = null) {
     this.root.dataset.state = state;
     if (error) this.root.dataset.error = error;
@@ -86,10 +93,10 @@ class Widget {
   }
 
   onWorkerEvent(message) {
-    if (message.type === "progress" && this.root.dataset.state === "loading") this.say(message.stage);
+    if (message.type === Notice.PROGRESS && this.root.dataset.state === "loading") this.say(message.stage);
     // The culprit reports its own stop or deadline; a widget still loading hears of it
     // through its rejected request (see fail).
-    if (message.type === "terminated" && message.culprit !== this && this.run !== null) this.halted(message.reason);
+    if (message.type === Notice.TERMINATED && message.culprit !== this && this.run !== null) this.halted(message.reason);
   }
 
   /** Another widget ended the worker: this run is gone, its last frame stays. */
@@ -127,7 +134,7 @@ class Widget {
     on("[data-demo-scenario]", "change", (event) => this.chooseScenario(event.target.value));
     on("[data-demo-seed]", "change", (event) => {
       const seed = Number.parseInt(event.target.value, 10);
-      if (Number.isInteger(seed) && seed >= 0) {
+      if (this.seedAllowed(seed)) {
         this.seed = seed;
         this.restartIfStarted();
       } else event.target.value = String(this.seed);
@@ -181,7 +188,7 @@ class Widget {
     if (this.run === null) return;
     const generation = this.generation;
     try {
-      const reply = await shared.request("set", { run: this.run, name, value: this.params[name] }, this.spec.timeouts.step, this);
+      const reply = await shared.request(RequestType.SET, { run: this.run, name, value: this.params[name] }, this.spec.timeouts.step, this);
       if (generation !== this.generation) return;
       if (reply.snapshot.live) this.render(reply.snapshot);
       else await this.restartIfStarted();
@@ -227,7 +234,7 @@ class Widget {
       this.drop();
       const run = ++runs;
       const reply = await shared.request(
-        "start",
+        RequestType.START,
         { run, demo: this.demo.name, scenario: this.scenario, params: this.params, seed: this.seed },
         this.spec.timeouts.step,
         this,
@@ -268,7 +275,7 @@ class Widget {
       if (count > 0) {
         this.pendingSteps -= count;
         try {
-          const reply = await shared.request("step", { run: this.run, count }, this.spec.timeouts.step, this);
+          const reply = await shared.request(RequestType.STEP, { run: this.run, count }, this.spec.timeouts.step, this);
           if (generation !== this.generation) return;
           this.render(reply.snapshot, reply.output, false);
           if (reply.snapshot.done) {
@@ -306,7 +313,7 @@ class Widget {
     if (this.root.dataset.state === "running") this.togglePause();
     const generation = this.generation;
     try {
-      const reply = await shared.request("step", { run: this.run, count: 1 }, this.spec.timeouts.step, this);
+      const reply = await shared.request(RequestType.STEP, { run: this.run, count: 1 }, this.spec.timeouts.step, this);
       if (generation !== this.generation) return;
       this.render(reply.snapshot, reply.output);
       if (reply.snapshot.done) this.setState("done");
@@ -340,7 +347,7 @@ class Widget {
   /** Forget `run` (by default this widget's current one) in the worker. */
   drop(run = this.run) {
     if (run === this.run) this.run = null;
-    if (run !== null && shared.worker) shared.request("drop", { run }, this.spec.timeouts.step).catch(() => {});
+    if (run !== null && shared.worker) shared.request(RequestType.DROP, { run }, this.spec.timeouts.step).catch(() => {});
   }
 
   async act(name, arg) {
@@ -350,7 +357,7 @@ class Widget {
     }
     const generation = this.generation;
     try {
-      const reply = await shared.request("act", { run: this.run, action: name, arg }, this.spec.timeouts.step, this);
+      const reply = await shared.request(RequestType.ACT, { run: this.run, action: name, arg }, this.spec.timeouts.step, this);
       if (generation !== this.generation) return;
       this.render(reply.snapshot, reply.output);
       // An action can wake a finished simulation (a restarted instance, a new client).
@@ -377,7 +384,7 @@ class Widget {
       this.setState("error", "runtime");
       const what = error.file && error.file.endsWith(".whl") ? "The demo's code" : "The Python runtime";
       this.say(`${what} could not load: ${error.message}. Run (retry) loads it again.`);
-    } else if (error instanceof Deadline && error.message.startsWith("boot")) {
+    } else if (error instanceof Deadline && error.message.startsWith(RequestType.BOOT)) {
       this.run = null;
       this.setState("error", "runtime");
       this.say(`The Python runtime did not load in time (${error.message}). Run (retry) tries again.`);
@@ -469,7 +476,7 @@ class Widget {
       this.params = { ...scenario.params };
     }
     const seed = Number.parseInt(query.get("seed"), 10);
-    if (Number.isInteger(seed) && seed >= 0) this.seed = seed;
+    if (this.seedAllowed(seed)) this.seed = seed;
     for (const param of this.demo.params) {
       const raw = query.get(`p.${param.name}`);
       if (raw === null) continue;

@@ -3,6 +3,8 @@
 // stuck.
 
 /** The worker ended. `culprit` is the widget whose request made it end, if any. */
+import { Notice, Reply, RequestType } from "./messages.js";
+
 export class WorkerGone extends Error {
   constructor(message, culprit = null) {
     super(message);
@@ -76,9 +78,9 @@ export class DemoWorker {
   }
 
   receive(message) {
-    if (message.type === "computing") {
+    if (message.type === Notice.COMPUTING) {
       this.computing = message.id;
-      for (const waiter of this.pending.get(message.id)?.waiters ?? []) waiter("computing");
+      for (const waiter of this.pending.get(message.id)?.waiters ?? []) waiter(Notice.COMPUTING);
       return;
     }
     if (message.id === undefined) {
@@ -91,7 +93,7 @@ export class DemoWorker {
     this.pending.delete(message.id);
     clearTimeout(entry.timer);
     for (const waiter of entry.waiters) waiter(true);
-    if (message.type === "ok") entry.resolve(message);
+    if (message.type === Reply.OK) entry.resolve(message);
     else {
       const error = message.runtime
         ? new RuntimeFailure(message.runtime.file, message.runtime.cause)
@@ -145,7 +147,7 @@ export class DemoWorker {
     if (!mine.length) return;
     const settling = (async () => {
       for (const id of mine) {
-        if (this.computing !== id && (await this.news(id)) !== "computing") continue;
+        if (this.computing !== id && (await this.news(id)) !== Notice.COMPUTING) continue;
         if ((await this.news(id, grace)) === "waiting") {
           this.terminate(reason);
           return;
@@ -159,7 +161,7 @@ export class DemoWorker {
 
   /** Ask the worker how many runs it holds (tests read it; at most one per widget). */
   async runs() {
-    return (await this.request("runs", {}, 5000)).runs;
+    return (await this.request(RequestType.RUNS, {}, 5000)).runs;
   }
 
   fail(error) {
@@ -182,7 +184,7 @@ export class DemoWorker {
     this.installs = new Map();
     this.fail(reason);
     if (!tell) return;
-    const message = { type: "terminated", reason: reason.message, culprit: reason.culprit };
+    const message = { type: Notice.TERMINATED, reason: reason.message, culprit: reason.culprit };
     for (const listener of this.listeners) listener(message);
   }
 
@@ -191,7 +193,7 @@ export class DemoWorker {
     if (this.settling) await this.settling;
     this.ensure(spec.worker);
     if (!this.booted) {
-      const booted = this.request("boot", { runtime: { url: spec.runtime.url }, fresh: this.bootFailed }, timeouts.boot);
+      const booted = this.request(RequestType.BOOT, { runtime: { url: spec.runtime.url }, fresh: this.bootFailed }, timeouts.boot);
       this.booted = booted;
       booted.then(
         () => {
@@ -210,7 +212,7 @@ export class DemoWorker {
     await this.booted;
     const missing = spec.wheels.filter((url) => !this.installs.has(url));
     if (missing.length) {
-      const installing = this.request("install", { wheels: missing }, timeouts.boot);
+      const installing = this.request(RequestType.INSTALL, { wheels: missing }, timeouts.boot);
       for (const url of missing) this.installs.set(url, installing);
       installing.catch(() => {
         for (const url of missing) if (this.installs.get(url) === installing) this.installs.delete(url);

@@ -1,10 +1,10 @@
 // The demo worker: one module Web Worker per visit. It loads Pyodide once, installs
-// demo wheels, and runs demos for every widget through demokit.worker.
-// Messages are {id, type, ...}; every request gets exactly one reply with its id:
-// {id, type: "ok", ...} or {id, type: "error", message, traceback}, where a runtime
-// file that failed to load adds `runtime: {file, cause}`. Progress and output go out as
-// {type: "progress"} without an id, and {type: "computing", id} says which request
-// Python is busy with (the page stops the worker only to end its own stuck request).
+// demo wheels, and runs demos for every widget through demokit.worker. The messages are
+// defined in messages.js: a runtime file that failed to load adds `runtime: {file,
+// cause}` to an error reply, and Notice.COMPUTING says which request Python is busy
+// with (the page stops the worker only to end its own stuck request).
+
+import { COMPUTING, Notice, Reply, RequestType } from "./messages.js";
 
 const OUTPUT_MAX_LINES = 200;
 const OUTPUT_MAX_CHARS = 20000;
@@ -164,7 +164,7 @@ async function boot({ runtime, fresh }) {
       watch = { base: runtime.url, cache, report };
       const loader = new URL("pyodide.mjs", runtime.url).href;
       const asm = new URL("pyodide.asm.mjs", runtime.url).href;
-      self.postMessage({ type: "progress", stage: "Downloading the Python runtime…" });
+      self.postMessage({ type: Notice.PROGRESS, stage: "Downloading the Python runtime…" });
       try {
         if (fresh) {
           // Refreshes the HTTP cache entries that the module imports below read.
@@ -192,7 +192,7 @@ async function boot({ runtime, fresh }) {
       } finally {
         watch = null;
       }
-      self.postMessage({ type: "progress", stage: "Starting Python…" });
+      self.postMessage({ type: Notice.PROGRESS, stage: "Starting Python…" });
     })();
     booting.catch(() => {
       booting = null;
@@ -205,7 +205,7 @@ async function boot({ runtime, fresh }) {
 async function install({ wheels }) {
   for (const url of wheels) {
     if (installed.has(url)) continue;
-    self.postMessage({ type: "progress", stage: "Installing the demo…" });
+    self.postMessage({ type: Notice.PROGRESS, stage: "Installing the demo…" });
     let cut = null;
     const response = await download(url, {}, (failure) => (cut = failure));
     let data;
@@ -229,24 +229,19 @@ function snapshot(json) {
   return { snapshot: JSON.parse(json), output: takeOutput() };
 }
 
-// Requests that run Python synchronously: while one runs, nothing else can.
-const computing = {
-  start: ({ run, demo, scenario, params, seed }) =>
-    snapshot(bridge.start(run, demo, scenario, JSON.stringify(params), seed)),
-  step: ({ run, count }) => snapshot(bridge.step(run, count)),
-  act: ({ run, action, arg }) => snapshot(bridge.act(run, action, arg ?? null)),
-  set: ({ run, name, value }) => snapshot(bridge.set_param(run, name, JSON.stringify(value))),
-};
-
 const handlers = {
-  boot,
-  install,
-  ...computing,
-  drop: ({ run }) => {
+  [RequestType.BOOT]: boot,
+  [RequestType.INSTALL]: install,
+  [RequestType.START]: ({ run, demo, scenario, params, seed }) =>
+    snapshot(bridge.start(run, demo, scenario, JSON.stringify(params), seed)),
+  [RequestType.STEP]: ({ run, count }) => snapshot(bridge.step(run, count)),
+  [RequestType.ACT]: ({ run, action, arg }) => snapshot(bridge.act(run, action, arg ?? null)),
+  [RequestType.SET]: ({ run, name, value }) => snapshot(bridge.set_param(run, name, JSON.stringify(value))),
+  [RequestType.DROP]: ({ run }) => {
     bridge?.drop(run);
     return {};
   },
-  runs: () => ({ runs: bridge ? bridge.count() : 0 }),
+  [RequestType.RUNS]: () => ({ runs: bridge ? bridge.count() : 0 }),
 };
 
 async function handle(message) {
@@ -254,9 +249,9 @@ async function handle(message) {
   try {
     const handler = handlers[type];
     if (!handler) throw new Error(`unknown request type ${type}`);
-    if (type in computing) self.postMessage({ type: "computing", id });
+    if (COMPUTING.has(type)) self.postMessage({ type: Notice.COMPUTING, id });
     const result = await handler(message);
-    self.postMessage({ id, type: "ok", ...result });
+    self.postMessage({ id, type: Reply.OK, ...result });
   } catch (error) {
     // A Python exception arrives as a PythonError whose message is the traceback.
     const text = String((error && error.message) || error);
@@ -264,12 +259,12 @@ async function handle(message) {
     const runtime =
       error instanceof Failure
         ? { file: error.file, cause: error.cause }
-        : type === "boot" || type === "install"
+        : type === RequestType.BOOT || type === RequestType.INSTALL
           ? { file: null, cause: lines[lines.length - 1].slice(0, 300) }
           : undefined;
     self.postMessage({
       id,
-      type: "error",
+      type: Reply.ERROR,
       message: lines[lines.length - 1].slice(0, 300),
       traceback: runtime ? undefined : text.slice(-OUTPUT_MAX_CHARS),
       runtime,
