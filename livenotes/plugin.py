@@ -67,6 +67,7 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
         self.runtime: dict[str, Any] = {}
         self.wheels: dict[str, str] = {}  # demo name (or "demokit") -> site path
         self.previews: dict[tuple[str, int], dict | None] = {}
+        self.rendered: dict[tuple, str] = {}  # widget HTML by what it depends on
         self.nonce = ""  # marks the demo blocks the plugin itself put into a page
         self.content_problems: list[Problem] = []
         self.render_deadline: Deadline | None = None
@@ -98,6 +99,7 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
         self.csp.reset()
         self.content_problems = []
         self.previews = {}
+        self.rendered: dict[tuple, str] = {}
         if self.config.previews and not problems:
             # Only sound embeds are previewed: a mistake is reported once, not again as
             # the preview it breaks.
@@ -321,6 +323,27 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
         self.runtime = {"version": PYODIDE_VERSION, "base": base, "bytes": size}
 
     def _render_embed(self, embed: Embed, page: Page, config) -> str:
+        """The widget for ``embed`` on ``page``. What it holds depends on the embed's
+        settings and line, and on the page only through relative URLs (its folder
+        depth) and whether it is the demo's own page, so equal embeds at equal depths
+        (copies of a note, or one demo embedded on many pages) are rendered once."""
+        page_url = self.index.demo_pages.get(embed.name)
+        key = (
+            embed.name,
+            embed.scenario,
+            json.dumps(embed.params, sort_keys=True, default=str),
+            embed.seed,
+            embed.height,
+            embed.line,
+            page.url.count("/"),
+            page_url == page.file.src_uri,
+            self.previews.get((page.file.src_uri, embed.line)) is not None,
+        )
+        if key not in self.rendered:
+            self.rendered[key] = self._render_widget(embed, page, config, page_url)
+        return self.rendered[key]
+
+    def _render_widget(self, embed: Embed, page: Page, config, page_url: str | None) -> str:
         package = self.index.demos[embed.name]
         demo = package.demo
         assert demo is not None and self.env is not None
@@ -352,7 +375,6 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
                 else None
             ),
         }
-        page_url = self.index.demo_pages.get(embed.name)
         return self.env.get_template("partials/demo.html").render(
             **_url_context(page, config),
             demo=demo,
