@@ -22,6 +22,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from tests.browser.helpers import Recorder, frame_text, wait_state
+from tests.conftest import _Handler
 
 pytestmark = pytest.mark.browser
 
@@ -43,15 +44,7 @@ class Faults:
 
 
 class _FaultyHandler(http.server.SimpleHTTPRequestHandler):
-    extensions_map = {
-        **http.server.SimpleHTTPRequestHandler.extensions_map,
-        ".js": "text/javascript",
-        ".mjs": "text/javascript",
-        ".wasm": "application/wasm",
-        ".json": "application/json",
-        ".whl": "application/zip",
-        ".zip": "application/zip",
-    }
+    extensions_map = _Handler.extensions_map  # the MIME types a static host sends
 
     def __init__(self, *args, faults: Faults, **kwargs) -> None:
         self.faults = faults
