@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import bisect
 import copy
+import csv
 import dataclasses
+import io
 import math
 import pickle
 import random
@@ -52,6 +54,8 @@ MAX_STATUS_CHARS = 300
 MAX_LOG_LINES = 12
 MAX_LOG_LINE_CHARS = 200
 MAX_METRICS = 16
+MAX_TIMELINE_MARKS = 400
+MAX_SERIES_ROWS = 1000
 
 
 SEED_MIN = 0
@@ -86,6 +90,16 @@ def _check_id(kind: str, value: str) -> None:
         raise ValueError(
             f"{kind} {value!r} is not a valid name; use lower case letters, digits and _"
         )
+    if kind == "parameter" and value in RESERVED_PARAMS:
+        raise ValueError(
+            f"parameter {value!r}: the names {', '.join(sorted(RESERVED_PARAMS))} are taken "
+            "by links to a moment; choose another"
+        )
+
+
+RESERVED_PARAMS = frozenset({"scenario", "seed", "step", "embed"})
+"""Keys of a link to a moment (``demo:NAME?scenario=...&step=...``) that cannot also be
+parameter names."""
 
 
 # --- parameters -----------------------------------------------------------------
@@ -271,6 +285,8 @@ class Cue:
     at: float
     action: str
     arg: str | None = None
+    reader: bool = False
+    """Scheduled by the reader (``Runner.act_at``), not by the scenario."""
 
 
 @dataclass(frozen=True)
@@ -358,6 +374,8 @@ class Demo:
     """Steps per wall-clock second at speed 1x in the browser."""
     step_label: str = "step"
     """What one step is, in the domain's words (e.g. "message", "100 ms")."""
+    time_unit: str = ""
+    """The unit of ``Simulation.now`` ("s", "ms"), shown on the timeline and in downloads."""
     version: int = 1
     """Raised whenever the same inputs would give other frames, so that a link or a
     recording made with an older version can be recognised."""
@@ -437,6 +455,7 @@ class Demo:
             "notable": [{"name": n.name, "label": n.label} for n in self.notable],
             "steps_per_second": self.steps_per_second,
             "step_label": self.step_label,
+            "time_unit": self.time_unit,
             "params": [param.describe() for param in self.params],
             "actions": [action.describe() for action in self.actions],
             "scenarios": [
@@ -462,6 +481,10 @@ def _clip(text: str, limit: int) -> str:
 CHECKPOINT_EVERY = 100
 """Steps between the runner's checkpoints, at least: seeking re-simulates from the
 nearest earlier one."""
+CHECKPOINT_BUDGET = 16_000_000
+"""Bytes of pickled checkpoints one run may keep (the worker holds one run per widget).
+Past it every other checkpoint goes and the spacing doubles, so a run of any length
+stays within the budget and a seek re-simulates at most twice as far."""
 CHECKPOINT_SHARE = 0.1
 """Checkpoints may cost at most this share of the time spent stepping: a demo whose
 state is large next to its steps is checkpointed less often (every 200, 300... steps),
@@ -481,6 +504,23 @@ def _freeze(state: Any) -> tuple[bool, Any]:
         return True, pickle.dumps(state, pickle.HIGHEST_PROTOCOL)
     except (pickle.PicklingError, TypeError, AttributeError):
         return False, copy.deepcopy(state)
+
+
+def _size(checkpoint: tuple[bool, Any]) -> int:
+    """Bytes a checkpoint counts against the budget (a deep copy counts as none: it is
+    only taken when pickling fails, and its size cannot be measured cheaply)."""
+    pickled, state = checkpoint
+    return len(state) if pickled else 0
+
+
+def _number_text(value: Any) -> str:
+    """A number as CSV text that reads the same in every Python (``repr`` of a float is
+    its shortest round-trip form); empty when missing."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value)
 
 
 def _thaw(checkpoint: tuple[bool, Any]) -> Any:
@@ -505,12 +545,16 @@ class Input:
 
 @dataclass(frozen=True)
 class Mark:
-    """A notable event of a run, at the step whose processing raised it."""
+    """A moment of a run worth marking on a timeline, at the step whose processing
+    raised it: one of the demo's :class:`Notable` events (``kind="event"``), or a cue of
+    the scenario's script or of the reader firing (``"script"``/``"reader"``, ``name``
+    the action)."""
 
     step: int
     time: float
     name: str
     detail: str = ""
+    kind: str = "event"
 
 
 class Runner:
@@ -549,9 +593,13 @@ class Runner:
         """The furthest step this run has been to, and can be rebuilt up to."""
         self._start_params = dict(self.params)
         self._checkpoints: dict[int, tuple] = {}
+        self.checkpoint_bytes = 0
+        """What the pickled checkpoints hold, at most :data:`CHECKPOINT_BUDGET`."""
         self._stepped_s = 0.0  # time spent in sim.step() since the last checkpoint
         self._checkpoint_s = 0.0  # what the last checkpoint cost
+        self._forks = 0  # how often the recorded future was dropped (see timeline_key)
         self._restart()
+        self._furthest = self.marks  # the marks of the run up to ``reached``
 
     # -- running ----------------------------------------------------------------------
 
@@ -571,6 +619,8 @@ class Runner:
         while self._cues and self._cues[0].at <= self.sim.now:
             cue = self._cues.pop(0)
             self.sim.act(cue.action, cue.arg)
+            kind = "reader" if cue.reader else "script"
+            self.marks.append(Mark(self.steps, self.sim.now, cue.action, cue.arg or "", kind))
 
     def _collect_marks(self) -> None:
         marks = getattr(self.sim, "marks", None)
@@ -595,7 +645,7 @@ class Runner:
                 self.sim.act(entry.name, entry.value)
             elif entry.kind == "cue":
                 at, arg = entry.value
-                cue = Cue(at, entry.name, arg)
+                cue = Cue(at, entry.name, arg, reader=True)
                 index = bisect.bisect_right([c.at for c in self._cues], at)
                 self._cues.insert(index, cue)
                 self._apply_due_cues()
@@ -610,11 +660,20 @@ class Runner:
         # Taken before this step's inputs are applied, so an input added later at
         # this very step leaves the checkpoint valid.
         started = time.perf_counter()
-        self._checkpoints[self.steps] = _freeze(
-            (self.sim, self._cues, self.params, self.marks, self._seen_marks)
-        )
+        checkpoint = _freeze((self.sim, self._cues, self.params, self.marks, self._seen_marks))
+        self._checkpoints[self.steps] = checkpoint
+        self.checkpoint_bytes += _size(checkpoint)
+        while self.checkpoint_bytes > CHECKPOINT_BUDGET and self._checkpoints:
+            self.checkpoint_every *= 2
+            for s in [s for s in self._checkpoints if s % self.checkpoint_every]:
+                self._drop_checkpoint(s)
+            if self.checkpoint_every > max(self._checkpoints, default=0):
+                break  # one checkpoint over the budget: keep nothing but step 0
         self._checkpoint_s = time.perf_counter() - started
         self._stepped_s = 0.0
+
+    def _drop_checkpoint(self, step: int) -> None:
+        self.checkpoint_bytes -= _size(self._checkpoints.pop(step))
 
     def step(self, count: int = 1) -> int:
         """Run up to ``count`` steps; returns how many ran (fewer once done)."""
@@ -634,16 +693,18 @@ class Runner:
             ):
                 self._checkpoint()
             self._replay_inputs()
-            if self.steps > self.reached:
+            if self.steps >= self.reached:
                 self.reached = self.steps
+                self._furthest = self.marks
         return ran
 
     def seek(self, step: int) -> int:
         """Show the run as it was (or will be) after ``step`` steps, the reader's
         recorded inputs included; returns the step reached (less once done)."""
         target = max(0, int(step))
-        if target < self.steps:
-            base = max((s for s in self._checkpoints if s <= target), default=0)
+        base = max((s for s in self._checkpoints if s <= target), default=0)
+        # Back, or forward past a checkpoint: start from the nearest one before the target.
+        if target < self.steps or base > self.steps:
             if base == 0:
                 self._restart()
             else:
@@ -656,16 +717,65 @@ class Runner:
         self.step(target - self.steps)
         return self.steps
 
+    def fork(self) -> int:
+        """Make the current step the end of the run: the recorded future (steps,
+        inputs, checkpoints after it) is dropped. Returns how many steps went."""
+        dropped = self.reached - self.steps
+        if dropped == 0 and self._next_input == len(self.inputs):
+            return 0
+        del self.inputs[self._next_input :]
+        for s in [s for s in self._checkpoints if s > self.steps]:
+            self._drop_checkpoint(s)
+        self.reached = self.steps
+        self._furthest = self.marks
+        self._forks += 1
+        return dropped
+
     def _record(self, entry: Input) -> None:
         """Keep a new input; the inputs and checkpoints after this step no longer
         describe this run, so they go (the run forks here)."""
-        del self.inputs[self._next_input :]
-        for s in [s for s in self._checkpoints if s > self.steps]:
-            del self._checkpoints[s]
-        self.reached = self.steps
+        self.fork()
         self.inputs.append(entry)
         self._next_input = len(self.inputs)
+        self._forks += 1
         self._collect_marks()
+        self._furthest = self.marks
+
+    def replay(self, inputs: list[Input], step: int) -> int:
+        """Start this run over with ``inputs`` (from a link to a moment) as if the
+        reader had made them, and run to ``step``; returns the step reached (less when
+        the run ends first). Raises ValueError for inputs this demo cannot take."""
+        actions = {a.name for a in self.demo.actions}
+        checked, last = [], 0
+        for entry in inputs:
+            if not isinstance(entry.step, int) or not last <= entry.step <= step:
+                raise ValueError(f"input at step {entry.step!r} is out of order")
+            last = entry.step
+            if entry.kind in ("act", "cue") and entry.name not in actions:
+                raise ValueError(f"unknown action {entry.name!r}")
+            if entry.kind == "param":
+                param = self.demo.param(entry.name)
+                if not param.live:
+                    raise ValueError(f"parameter {entry.name!r} cannot change during a run")
+                entry = dataclasses.replace(entry, value=param.coerce(entry.value))
+            elif entry.kind == "cue":
+                at, arg = entry.value
+                if isinstance(at, bool) or not isinstance(at, (int, float)):
+                    raise ValueError(f"time {at!r} is not a number")
+                if not math.isfinite(at):
+                    raise ValueError(f"time {at!r} is not a number")
+            elif entry.kind != "act":
+                raise ValueError(f"unknown kind of input {entry.kind!r}")
+            checked.append(entry)
+        self.inputs = checked
+        for s in list(self._checkpoints):
+            self._drop_checkpoint(s)
+        self.reached = 0
+        self._forks += 1
+        self._restart()
+        self._furthest = self.marks
+        self.step(step)
+        return self.steps
 
     def act(self, action: str, arg: str | None = None) -> None:
         """Apply a reader's action now, and record it with the current step."""
@@ -711,6 +821,87 @@ class Runner:
         return True
 
     # -- reading ----------------------------------------------------------------------
+
+    def timeline_key(self) -> tuple[int, int]:
+        """Changes whenever :meth:`timeline` would answer differently."""
+        return (self._forks, len(self._furthest))
+
+    def timeline(self, limit: int = MAX_TIMELINE_MARKS) -> list[dict]:
+        """The moments of the run up to ``reached``, oldest first, for a timeline:
+        the reader's inputs, the script's cues as they fired and the demo's notable
+        events, each ``{"step", "kind", "name", "label"}``. Past ``limit``, events are
+        thinned evenly; the reader's and the script's moments are all kept."""
+        actions = {a.name: a for a in self.demo.actions}
+        notable = {n.name: n.label for n in self.demo.notable}
+
+        def action_label(name: str, arg: Any) -> str:
+            action = actions.get(name)
+            label = action.label if action else name
+            options = dict(action.options) if action else {}
+            return f"{label} {options.get(arg, arg)}" if arg not in (None, "") else label
+
+        moments = []
+        for entry in self.inputs:
+            if entry.kind == "act":
+                label = action_label(entry.name, entry.value)
+            elif entry.kind == "param":
+                param = self.demo.param(entry.name)
+                unit = f" {param.unit}" if getattr(param, "unit", "") else ""
+                label = f"{param.label}: {entry.value}{unit}"
+            else:
+                continue  # a scheduled action is marked when it fires
+            moments.append(
+                {"step": entry.step, "kind": "reader", "name": entry.name, "label": label}
+            )
+        events = []
+        for mark in self._furthest:
+            if mark.kind == "event":
+                text = notable.get(mark.name, mark.name)
+                label = f"{text}: {mark.detail}" if mark.detail else text
+                events.append(
+                    {"step": mark.step, "kind": "event", "name": mark.name, "label": label}
+                )
+            else:
+                label = action_label(mark.name, mark.detail or None)
+                moments.append(
+                    {"step": mark.step, "kind": mark.kind, "name": mark.name, "label": label}
+                )
+        room = max(0, limit - len(moments))
+        if len(events) > room:
+            events = [events[i * len(events) // room] for i in range(room)] if room else []
+        for item in moments + events:
+            item["label"] = _clip(item["label"], MAX_LOG_LINE_CHARS)
+        return sorted(moments + events, key=lambda item: item["step"])
+
+    def series(self, rows: int = MAX_SERIES_ROWS) -> str:
+        """The run's metrics (``Frame.values``) over simulated time, as CSV: a row per
+        step up to ``reached``, or ``rows`` rows evenly spaced when it is longer. The
+        run is left at the step it was at."""
+        here, end = self.steps, self.reached
+        if end + 1 <= rows:
+            steps = list(range(end + 1))
+        else:
+            steps = sorted({round(i * end / (rows - 1)) for i in range(rows)})
+        columns: dict[str, str] = {}
+        table = []
+        for step in steps:
+            self.seek(step)
+            values = {}
+            for name, number, unit in self.frame().values:
+                if isinstance(number, (int, float)) and math.isfinite(number):
+                    columns.setdefault(name, unit)
+                    values[name] = number
+            table.append((self.steps, self.sim.now, values))
+        self.seek(here)
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        header = ["step", f"time ({self.demo.time_unit})" if self.demo.time_unit else "time"]
+        writer.writerow(header + [f"{n} ({u})" if u else n for n, u in columns.items()])
+        for step, now, values in table:
+            writer.writerow(
+                [step, _number_text(now)] + [_number_text(values.get(n)) for n in columns]
+            )
+        return out.getvalue()
 
     def frame(self) -> Frame:
         """The current frame, drawn by the demo's view."""

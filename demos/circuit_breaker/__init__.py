@@ -186,6 +186,7 @@ DEMO = Demo(
     seed=7,
     steps_per_second=12.0,
     step_label="250 ms",
+    time_unit="s",
     version=1,
     notable=(
         Notable("breaker_opened", "a breaker opened"),

@@ -43,7 +43,7 @@ SHARE_WINDOW = 20
 """Seconds over which the completed-bookings share is measured."""
 HISTORY = 90
 """Seconds of history kept for the charts."""
-MAX_TIME = 1800.0
+MAX_TIME = 3600.0
 """The run ends after this many simulated seconds."""
 EWMA = 0.05
 """Weight of a new call in the running mean latency."""

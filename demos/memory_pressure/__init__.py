@@ -137,6 +137,7 @@ DEMO = Demo(
     seed=1,
     steps_per_second=100.0,
     step_label="100 ms",
+    time_unit="s",
     version=1,
     notable=(Notable("kill", "a kill"), Notable("panic", "kernel panic")),
 )

@@ -79,8 +79,8 @@ OOMD_INTERVAL_TICKS = 10  # MEM_PRESSURE_INTERVAL_USEC: poll every second
 OOMD_POST_ACTION_DELAY_S = 15.0  # POST_ACTION_DELAY_USEC
 OOMD_RECLAIM_WINDOW_S = 30.0  # RECLAIM_DURATION_USEC: only kill with recent reclaim
 OOM_SCORE_ADJ_MIN = -1000
-HORIZON_S = 600.0
-"""A run ends after ten simulated minutes."""
+HORIZON_S = 1200.0
+"""A run ends after twenty simulated minutes (12,000 steps: long enough to scrub)."""
 
 DEFAULTS = {
     "ram_mib": 2048,

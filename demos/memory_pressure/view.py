@@ -35,7 +35,7 @@ LEAKY = "#d6336c"
 FREE = "#868e96"
 
 _KILLER_WORDS = {"oom": "OOM kill", "memcg": "OOM kill", "oomd": "oomd kill"}
-_NICE_SPANS = (60, 120, 180, 240, 300, 420, 600)
+_NICE_SPANS = (60, 120, 180, 240, 300, 420, 600, 900, 1200)
 
 
 def outcome(machine: Machine) -> str:

@@ -150,6 +150,7 @@ DEMO = Demo(
     seed=1,
     steps_per_second=4.0,
     step_label="event",
+    time_unit="ms",
     version=1,
     notable=(
         Notable("granted", "lock granted"),

@@ -268,7 +268,7 @@ def test_scenario_outcomes_match_their_captions(scenario, expected):
 
 
 def test_history_stays_bounded():
-    machine = run({"swap": False}, 600)
+    machine = run({"swap": False}, 1200)
     assert len(machine.history) <= machine.history.max_points
     assert machine.done
 

@@ -107,9 +107,13 @@ def test_seeking_back_rebuilds_the_step_with_the_readers_inputs():
     for k in (300, 188, 0, 80, 37, 299, 187, 1, 36, 38, 79):
         assert live.seek(k) == k
         assert live.snapshot() == expected[k], k
-    assert [(m.step, m.name, m.detail) for m in live.marks] == [(30, "reset", "")]
+    assert [(m.step, m.name, m.detail, m.kind) for m in live.marks] == [
+        (30, "reset", "", "script"),  # the scenario's cue fired...
+        (30, "reset", "", "event"),  # ...and the walk marked its own event
+    ]
     assert live.seek(300) == 300
-    assert [(m.step, m.detail) for m in live.marks] == [(30, ""), (187, "by hand")]
+    events = [(m.step, m.detail) for m in live.marks if m.kind == "event"]
+    assert events == [(30, ""), (187, "by hand")]
     assert live.snapshot()["values"] == [["position", live.sim.position, "m"]]
 
 
@@ -234,9 +238,12 @@ def test_an_action_scheduled_at_a_simulated_time_runs_then_and_replays():
     runner.step(20)
     runner.act_at(75.0, "reset", "later")
     runner.act_at(20.0, "reset", "now")  # due at once, like a cue at the current time
-    assert [(m.step, m.detail) for m in runner.marks] == [(20, "now")]
+    assert [(m.step, m.detail, m.kind) for m in runner.marks] == [
+        (20, "now", "reader"),
+        (20, "now", "event"),
+    ]
     runner.step(80)
-    assert [(m.step, m.time, m.detail) for m in runner.marks] == [
+    assert [(m.step, m.time, m.detail) for m in runner.marks if m.kind == "event"] == [
         (20, 20, "now"),
         (75, 75, "later"),
     ]
@@ -244,10 +251,76 @@ def test_an_action_scheduled_at_a_simulated_time_runs_then_and_replays():
     runner.seek(5)
     assert runner.marks == []
     runner.seek(100)
-    assert runner.snapshot() == at_100 and len(runner.marks) == 2
+    assert runner.snapshot() == at_100 and len(runner.marks) == 4  # 2 fired cues, 2 events
     with pytest.raises(ValueError, match="in the past"):
         runner.act_at(99.0, "reset")
     with pytest.raises(ValueError, match="not a number"):
         runner.act_at(float("nan"), "reset")
     with pytest.raises(ValueError, match="unknown action"):
         runner.act_at(200.0, "jump")
+
+
+def test_the_timeline_keeps_the_run_reached_and_forking_drops_the_rest():
+    runner = demokit.Runner(WALK, "cued", checkpoint_every=25)
+    _drive(runner)
+    timeline = runner.timeline()
+    assert [(t["step"], t["kind"], t["label"]) for t in timeline] == [
+        (30, "script", "Reset"),
+        (30, "event", "Reset"),
+        (37, "reader", "Step: 2.5"),
+        (187, "reader", "Reset by hand"),
+        (187, "event", "Reset: by hand"),
+    ]
+    runner.seek(100)
+    assert runner.timeline() == timeline and runner.reached == 300
+    assert runner.fork() == 200
+    assert runner.reached == 100 and [t["step"] for t in runner.timeline()] == [30, 30, 37]
+    assert runner.fork() == 0
+
+
+def test_checkpoints_stay_within_their_budget(monkeypatch):
+    """Past the budget every other checkpoint goes and the spacing doubles; seeking
+    still rebuilds exactly the step it rebuilt before."""
+    monkeypatch.setattr(demokit, "CHECKPOINT_BUDGET", 30_000)
+    monkeypatch.setattr(demokit, "CHECKPOINT_SHARE", 1e9)  # every 10th step, however cheap
+    runner = demokit.Runner(WALK, "plain", checkpoint_every=10)
+    reference = demokit.Runner(WALK, "plain", checkpoint_every=10**9)
+    _drive(runner, until=400)
+    _drive(reference, until=123)
+    assert 0 < runner.checkpoint_bytes <= 30_000
+    assert runner.checkpoint_every > 10
+    assert all(s % runner.checkpoint_every == 0 for s in runner._checkpoints)
+    runner.seek(123)
+    assert runner.snapshot() == reference.snapshot()
+
+
+def test_a_link_replays_its_inputs_and_refuses_what_the_demo_cannot_take():
+    live = demokit.Runner(WALK, "plain")
+    _drive(live, until=250)
+    again = demokit.Runner(WALK, "plain")
+    assert again.replay(list(live.inputs), 250) == 250
+    assert again.snapshot() == live.snapshot()
+    for inputs, message in (
+        ([demokit.Input(5, "act", "jump")], "unknown action 'jump'"),
+        ([demokit.Input(5, "param", "size", 9.0)], "size: 9.0 is not a number from 0.5 to 4"),
+        ([demokit.Input(9, "act", "reset"), demokit.Input(5, "act", "reset")], "out of order"),
+        ([demokit.Input(5, "dance", "reset")], "unknown kind of input 'dance'"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            demokit.Runner(WALK, "plain").replay(inputs, 100)
+
+
+def test_the_csv_has_a_row_per_step_or_evenly_spaced_rows():
+    runner = demokit.Runner(WALK, "plain")
+    runner.step(40)
+    lines = runner.series().splitlines()
+    assert lines[0] == "step,time,position (m)"
+    assert len(lines) == 42 and lines[1] == "0,0,0" and runner.steps == 40
+    runner.step(460)
+    lines = runner.series(rows=11).splitlines()
+    assert [line.split(",")[0] for line in lines[1:]] == [str(k) for k in range(0, 501, 50)]
+
+
+def test_reserved_names_cannot_be_parameters():
+    with pytest.raises(ValueError, match="the names embed, scenario, seed, step are taken"):
+        demokit.IntParam("step", "Step", 1, 0, 2)
