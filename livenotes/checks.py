@@ -19,6 +19,7 @@ from livenotes.content import check_html
 from livenotes.demos import Embed, EmbedMoved, mark_embeds, preview
 from livenotes.frontmatter import NoteError, Problem, Source, split_lines
 from livenotes.limits import Deadline
+from livenotes.moments import Resolver
 from livenotes.site import SiteIndex, scan
 
 
@@ -139,6 +140,7 @@ def check_project(config_file: Path) -> tuple[SiteIndex | None, list[Problem]]:
         )
 
     md = renderer()
+    moments = Resolver(index.demos)
     for src_uri, source in index.sources.items():
         embeds = index.embeds.get(src_uri, [])
         text = mark_page(source, source.body.lstrip("\n"), embeds, nonce)
@@ -152,4 +154,5 @@ def check_project(config_file: Path) -> tuple[SiteIndex | None, list[Problem]]:
         problems += check_html(
             source.path, rendered, source.body, source.body_line, markers(nonce, embeds)
         )
+        problems += moments.check(source.path, rendered, source.body, source.body_line, embeds)
     return index, sorted(set(problems))

@@ -131,6 +131,9 @@ class Embed:
     height: int = 480
     key_lines: dict[str, int] = field(default_factory=dict)  # key -> offset from the fence
     fence: str = "```demo"  # the opening fence line as written, stripped
+    anchor: str = ""
+    """The widget's element id: ``demo-NAME`` for a page's first embed of a demo,
+    ``demo-NAME-2``... for the next ones; links to a moment name it."""
 
 
 def find_embeds(path: str, body: str, body_line: int) -> tuple[list[Embed], list[Problem]]:
@@ -171,6 +174,11 @@ def find_embeds(path: str, body: str, body_line: int) -> tuple[list[Embed], list
         problems.extend(_parse_embed(embed, "".join(lines[index + 1 : close])))
         embeds.append(embed)
         index = close + 1
+    seen: dict[str, int] = {}
+    for embed in embeds:
+        seen[embed.name] = seen.get(embed.name, 0) + 1
+        count = seen[embed.name]
+        embed.anchor = f"demo-{embed.name}" + (f"-{count}" if count > 1 else "")
     return embeds, problems
 
 

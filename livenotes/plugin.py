@@ -28,6 +28,7 @@ from livenotes.csp import SitePolicy
 from livenotes.demos import Embed, demo_wheel, kit_wheel
 from livenotes.frontmatter import Problem
 from livenotes.limits import Deadline
+from livenotes.moments import Resolver
 from livenotes.site import SiteIndex
 
 TALKS_MARKER = "<!-- talks -->"
@@ -98,6 +99,7 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
         self.nonce = checks.new_nonce()
         self.csp.reset()
         self.content_problems = []
+        self.moments = Resolver(self.index.demos)
         self.previews = {}
         self.rendered: dict[tuple, str] = {}
         if self.config.previews and not problems:
@@ -153,13 +155,19 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
                 page.meta["description"] = _attribute(text)
         source = self.index.sources.get(page.file.src_uri)
         if source is not None:
+            embeds = self.index.embeds.get(page.file.src_uri, [])
             self.content_problems += check_html(
                 source.path,
                 content,
                 source.body,
                 source.body_line,
-                checks.markers(self.nonce, self.index.embeds.get(page.file.src_uri, [])),
+                checks.markers(self.nonce, embeds),
             )
+            self.content_problems += self.moments.check(
+                source.path, content, source.body, source.body_line, embeds
+            )
+            runtime_bytes = self.runtime["bytes"] if self.runtime else None
+            content = self.moments.resolve(content, embeds, runtime_bytes)
         return content
 
     def on_build_error(self, *, error: Exception) -> None:
@@ -335,6 +343,7 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
             embed.seed,
             embed.height,
             embed.line,
+            embed.anchor,
             page.url.count("/"),
             page_url == page.file.src_uri,
             self.previews.get((page.file.src_uri, embed.line)) is not None,

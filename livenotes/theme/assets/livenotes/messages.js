@@ -8,8 +8,10 @@
 export const RequestType = Object.freeze({
   BOOT: "boot", // load Pyodide: {runtime: {url}, fresh}
   INSTALL: "install", // install wheels: {wheels: [url, ...]}
-  START: "start", // a fresh run for a widget: {run, demo, scenario, params, seed}
-  STEP: "step", // advance a run: {run, count}
+  START: "start", // a fresh run for a widget, or a moment: {run, demo, scenario, params, seed, inputs, step}
+  STEP: "step", // advance a run: {run, count, fork} (fork: drop the history after the step shown)
+  SEEK: "seek", // show a step already reached: {run, step}
+  SERIES: "series", // the run's metrics over time as CSV: {run}
   ACT: "act", // a reader's action: {run, action, arg}
   SET: "set", // change a parameter: {run, name, value}
   DROP: "drop", // forget a run: {run}
@@ -17,7 +19,14 @@ export const RequestType = Object.freeze({
 });
 
 /** Requests that run Python synchronously: while one runs, nothing else can. */
-export const COMPUTING = Object.freeze(new Set([RequestType.START, RequestType.STEP, RequestType.ACT, RequestType.SET]));
+export const COMPUTING = Object.freeze(new Set([
+  RequestType.START,
+  RequestType.STEP,
+  RequestType.SEEK,
+  RequestType.SERIES,
+  RequestType.ACT,
+  RequestType.SET,
+]));
 
 /** What the worker answers with. */
 export const Reply = Object.freeze({ OK: "ok", ERROR: "error" });

@@ -232,9 +232,11 @@ function snapshot(json) {
 const handlers = {
   [RequestType.BOOT]: boot,
   [RequestType.INSTALL]: install,
-  [RequestType.START]: ({ run, demo, scenario, params, seed }) =>
-    snapshot(bridge.start(run, demo, scenario, JSON.stringify(params), seed)),
-  [RequestType.STEP]: ({ run, count }) => snapshot(bridge.step(run, count)),
+  [RequestType.START]: ({ run, demo, scenario, params, seed, inputs = [], step = 0 }) =>
+    snapshot(bridge.start(run, demo, scenario, JSON.stringify(params), seed, JSON.stringify(inputs), step)),
+  [RequestType.STEP]: ({ run, count, fork = false }) => snapshot(bridge.step(run, count, fork)),
+  [RequestType.SEEK]: ({ run, step }) => snapshot(bridge.seek(run, step)),
+  [RequestType.SERIES]: ({ run }) => ({ csv: bridge.series(run), output: takeOutput() }),
   [RequestType.ACT]: ({ run, action, arg }) => snapshot(bridge.act(run, action, arg ?? null)),
   [RequestType.SET]: ({ run, name, value }) => snapshot(bridge.set_param(run, name, JSON.stringify(value))),
   [RequestType.DROP]: ({ run }) => {
