@@ -72,6 +72,11 @@ def render(sim: NetdevSimulation) -> Frame:
     ping_words = f"{last.src} → {last.dst}: {outcome}" if last else outcome
     title = f"{_topology_words(sim)}{mode}: last ping {ping_words}; {reachable} of {len(sim.reach)} pairs reachable"
     out = [svg_open(WIDTH, HEIGHT, title, font_size=11, fill="currentColor")]
+    out.append(
+        f'<text x="10" y="20" font-size="12" font-weight="700">{escape(_topology_words(sim) + mode)}'
+        f'</text><text x="630" y="20" font-size="11" text-anchor="end">t = {net.now:.3f} s · '
+        f"last ping {escape(ping_words)}</text>"
+    )
     _diagram(out, sim)
     _hops(out, sim)
     _matrix(out, sim)
@@ -157,7 +162,7 @@ def _diagram(out: list[str], sim: NetdevSimulation) -> None:
             if iface.mac and iface.ip:
                 sub = f"{iface.ip} · {short(iface.mac)}"
             down = not net.carrier(iface)
-        width = max(58, 6 * max(len(text), len(sub)) + 12)
+        width = max(58, 5.1 * max(len(text), len(sub)) + 12)
         stroke = ACCENT if key in lit else (BAD if down else "currentColor")
         weight = 3 if key in lit else 1.2
         out.append(
