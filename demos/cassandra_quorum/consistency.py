@@ -172,6 +172,12 @@ def assure_sufficient(
         raise Unavailable(level, required, len(live))
 
 
+def _require_replicas(level: str, keyspace: Keyspace) -> None:
+    # With no replicas at all ALL would block for 0 and "succeed" with nothing stored.
+    if not keyspace.replicas:
+        raise Unavailable(level, 1, 0)
+
+
 def read_contacts(
     level: str, keyspace: Keyspace, live_sorted: Sequence[int], local_dc: str
 ) -> tuple[int, ...]:
@@ -181,6 +187,7 @@ def read_contacts(
     (``contactForRead``). Raises :class:`InvalidRequest` or :class:`Unavailable`."""
     validate_for_read(level)
     dcs = keyspace.replicas
+    _require_replicas(level, keyspace)
     candidates = [i for i in live_sorted if level not in DC_LOCAL or dcs[i] == local_dc]
     if level == EACH_QUORUM:
         left = each_quorum(keyspace)
@@ -265,6 +272,7 @@ def write(
     """
     required = block_for(level, keyspace, local_dc)
     try:
+        _require_replicas(level, keyspace)
         assure_sufficient(level, keyspace, live, local_dc, required)
     except Unavailable as error:
         return Outcome(
