@@ -28,11 +28,11 @@ from .core import (
     rtt,
 )
 
-WIDTH, HEIGHT = 640, 470
+WIDTH, HEIGHT = 640, 496
 DC_X = {"dal": 62, "wdc": 160, "lon": 300, "fra": 400, "tok": 548}
 DC_Y = 104
 BOXES = {"us": (10, 212), "eu": (248, 452), "apac": (488, 630)}
-TABLE_TOP, ROW = 200, 18
+TABLE_TOP, ROW = 208, 18
 COLUMNS = (
     ("reads ok", 168),
     ("p50", 216),
@@ -103,17 +103,17 @@ def render(sim: QuorumSim) -> Frame:
         ),
         ("Read quorum", _quorum(sim, READ)),
         ("Write quorum", _quorum(sim, WRITE)),
-        ("Reads still succeeding at", ", ".join(still_reads) or "no level"),
-        ("Writes still succeeding at", ", ".join(still_writes) or "no level"),
+        ("Reads still succeeding at", _levels(still_reads)),
+        ("Writes still succeeding at", _levels(still_writes)),
         ("Faults", faults or "none"),
         (
             "Traveller",
             f"in {REGION_NAME[traveller.location]} · data in the "
             f"{REGION_NAME[traveller.data_region]} cluster",
         ),
-        ("Traveller p50 / p99 at home, before the trip", _pair(phases["before"])),
-        ("Traveller p50 / p99 away from her data", _pair(phases["away"])),
-        ("Traveller p50 / p99 after migration", _pair(phases["after"])),
+        ("Traveller before the trip", _pair(phases["before"], words=True)),
+        ("Traveller away from her data", _pair(phases["away"], words=True)),
+        ("Traveller after migration", _pair(phases["after"], words=True)),
         ("Operations simulated", f"{sim.operations:,}"),
     ]
     values: list[tuple[str, float, str]] = [("time", sim.now, "s")]
@@ -154,10 +154,23 @@ def _line(row: dict) -> str:
     return f"{_pct(row['ok'])} ok · p50 {_ms(row['p50'])} · p99 {_ms(row['p99'])}"
 
 
-def _pair(latencies: list[float]) -> str:
+def _pair(latencies: list[float], words: bool = False) -> str:
     if not latencies:
         return "—"
-    return f"{_ms(percentile(latencies, 50))} / {_ms(percentile(latencies, 99))}"
+    p50, p99 = _ms(percentile(latencies, 50)), _ms(percentile(latencies, 99))
+    return f"p50 {p50} · p99 {p99}" if words else f"{p50} / {p99}"
+
+
+def _levels(levels: list[str]) -> str:
+    """The levels, or what is missing when that is shorter (metrics are capped)."""
+    if not levels:
+        return "no level"
+    if len(levels) == len(cl.LEVELS):
+        return "every level"
+    missing = [level for level in cl.LEVELS if level not in levels]
+    if len(levels) > 5:
+        return "all but " + ", ".join(missing)
+    return ", ".join(levels)
 
 
 def _ms_list(bucket) -> list[float]:
@@ -210,7 +223,7 @@ def _svg(sim: QuorumSim, table: dict, phases: dict) -> str:
     out = [svg_open(WIDTH, HEIGHT, title, font_size=11, fill="currentColor")]
     quorum = cl.quorum_for(keyspace)
     out.append(
-        f'<text x="10" y="16" font-size="12" font-weight="600">EU keyspace (NetworkTopologyStrategy): '
+        f'<text x="10" y="16" font-size="12" font-weight="600">EU keyspace: '
         f"{escape(describe(keyspace))} · QUORUM needs {quorum} of {keyspace.total_rf}</text>"
     )
     _map(out, sim)
@@ -236,7 +249,7 @@ def _map(out: list[str], sim: QuorumSim) -> None:
         out.append(
             f'<rect x="{left}" y="26" width="{right - left}" height="116" rx="6" fill="none" '
             'stroke="currentColor" stroke-opacity="0.35"/>'
-            f'<text x="{left + 8}" y="40" font-weight="600">{escape(name)}</text>'
+            f'<text x="{right - 8}" y="40" text-anchor="end" font-weight="600">{escape(name)}</text>'
         )
     # Gaps between continents: the round trips and any partition.
     gaps = (("us", "eu", "eu-us", 230, "wdc", "lon"), ("eu", "apac", "eu-apac", 470, "fra", "tok"))
@@ -245,9 +258,9 @@ def _map(out: list[str], sim: QuorumSim) -> None:
         out.append(_gap(x, f"{rtt(a, b):.0f}", cut))
     pacific_cut = "us-apac" in sim.cuts
     out.append(
-        f'<text x="{(BOXES["us"][0] + BOXES["apac"][1]) / 2:.0f}" y="40" text-anchor="middle" '
-        f'font-size="9"{_red(pacific_cut)}>U.S. ↔ Asia {rtt("wdc", "tok"):.0f}–'
-        f"{rtt('dal', 'tok'):.0f} ms{' · CUT' if pacific_cut else ''}</text>"
+        f'<text x="{BOXES["apac"][0] + 8}" y="54" font-size="9"{_red(pacific_cut)}>'
+        f"U.S. ↔ Asia {rtt('wdc', 'tok'):.0f}–{rtt('dal', 'tok'):.0f} ms"
+        f"{' · CUT' if pacific_cut else ''}</text>"
     )
     _quorum_arcs(out, sim)
     for code, name, _ in DATACENTRES:
@@ -264,9 +277,11 @@ def _map(out: list[str], sim: QuorumSim) -> None:
             f"{' · DOWN' if not up else ''}</text>"
         )
     out.append(
-        f'<text x="10" y="{DC_Y + 58}" font-size="9" fill-opacity="0.85">Numbers: EU replicas per '
-        "data centre. Arcs: the replies the latest reads (blue) and writes (orange) of an EU "
-        "user waited for; gaps: round trips in ms.</text>"
+        f'<text x="10" y="{DC_Y + 52}" font-size="9" fill-opacity="0.85">Circles: EU replicas '
+        "per data centre. Arcs: the replies an EU user's latest read (blue) and write (orange) "
+        "waited for;</text>"
+        f'<text x="10" y="{DC_Y + 63}" font-size="9" fill-opacity="0.85">dashed arcs cross an '
+        "ocean. Between the boxes: round trips in ms.</text>"
     )
 
 
@@ -369,16 +384,16 @@ def _bad_stale(share: float | None) -> str:
 
 def _traveller(out: list[str], sim: QuorumSim, phases: dict) -> None:
     traveller = sim.traveller
-    top = TABLE_TOP + 9 * ROW + 26
+    top = TABLE_TOP + 9 * ROW + 24
     recent = traveller.recent
     here = 0
     for region in recent:
         here += region == traveller.location
     if sim.params["migration"]:
         rule = (
-            f"migrates when {sim.params['migrate_share']} % of her last {recent.maxlen} "
-            f"requests come from one other region (our rule); now {here} of {len(recent)} "
-            f"from {REGION_NAME[traveller.location]}"
+            f"Our rule: her data moves when {sim.params['migrate_share']} % of her last "
+            f"{recent.maxlen} requests come from one other region. Now {here} of {len(recent)} "
+            f"from {REGION_NAME[traveller.location]}."
         )
     else:
         rule = "migration off"
@@ -401,6 +416,6 @@ def _traveller(out: list[str], sim: QuorumSim, phases: dict) -> None:
         )
         x += 210
     out.append(
-        f'<text x="{WIDTH - 10}" y="{top + 15}" text-anchor="end" font-size="9">'
+        f'<text x="{WIDTH - 10}" y="{top}" text-anchor="end" font-size="9">'
         f"p50 / p99 of her {sim.params['read_cl']} reads and {sim.params['write_cl']} writes</text>"
     )
