@@ -54,7 +54,7 @@ SCENARIOS = (
         caption=(
             "c1 pings c2. The ARP request leaves c1's eth0 and comes out of its veth peer "
             "on the host; br0 learns c1's MAC on veth1 and floods the broadcast. The second "
-            "ping, two seconds later, needs no ARP and goes out of one port only. Wait five "
+            "ping, five seconds later, needs no ARP and goes out of one port only. Wait five "
             "minutes and the learned entries age out; flush the FDB or take a veth down."
         ),
         params={"topology": "bridge"},

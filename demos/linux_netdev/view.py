@@ -36,7 +36,7 @@ LAYOUTS = {
          "office:tap0": (505, 90), "vpnd@host": (135, 160), "vpnd@office": (505, 160)},
         [("host:tun0", "vpnd@host", True, "fd"), ("office:tun0", "vpnd@office", True, "fd"),
          ("host:tap0", "vpnd@host", True, "fd"), ("office:tap0", "vpnd@office", True, "fd"),
-         ("vpnd@host", "vpnd@office", False, "UDP over the internet (not modelled)")],
+         ("vpnd@host", "vpnd@office", False, "UDP over the internet\n(not modelled)")],
     ),
     "macvlan": (
         [("c1", 10, 34, 140, 64, "container c1"), ("c2", 170, 34, 140, 64, "container c2"),
@@ -131,11 +131,16 @@ def _diagram(out: list[str], sim: NetdevSimulation) -> None:
     net = sim.net
     boxes, pills, links = LAYOUTS[sim.topology]
     lit = {where for _, where, _ in list(sim.recent)[-1:]}
-    for _ns, x, y, w, h, label in boxes:
+    for ns, x, y, w, h, label in boxes:
         out.append(
             f'<rect x="{x}" y="{y}" width="{w}" height="{h}" {BOX}/>'
             f'<text x="{x + 6}" y="{y + 14}" font-size="10" font-weight="600">{escape(label)}</text>'
         )
+        if not any(i.ns == ns for i in net.ifaces.values()):
+            out.append(
+                f'<text x="{x + w / 2:.0f}" y="{y + 40}" font-size="9" text-anchor="middle">'
+                "no child: passthru has one</text>"
+            )
     present = {k: v for k, v in pills.items() if k in net.ifaces or k in net.processes}
     for a, b, dashed, label in links:
         if a not in present or b not in present:
@@ -146,7 +151,13 @@ def _diagram(out: list[str], sim: NetdevSimulation) -> None:
             f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="currentColor" '
             f'stroke-opacity="0.6" stroke-width="1.5"{dash}/>'
         )
-        if label:
+        if label and abs(y1 - y2) < 10:  # a level link: its words centred under it
+            for k, line in enumerate(label.split("\n")):
+                out.append(
+                    f'<text x="{(x1 + x2) / 2:.0f}" y="{y1 + 14 + 11 * k}" font-size="9" '
+                    f'text-anchor="middle" fill-opacity="0.8">{escape(line)}</text>'
+                )
+        elif label:
             out.append(
                 f'<text x="{(x1 + x2) / 2 + 4:.0f}" y="{(y1 + y2) / 2 - 3:.0f}" font-size="9" '
                 f'fill-opacity="0.8">{escape(label)}</text>'
