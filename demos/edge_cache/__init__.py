@@ -192,6 +192,7 @@ DEMO = Demo(
     seed=19,
     steps_per_second=10.0,
     step_label="200 ms",
+    time_unit="s",
     version=1,
     notable=(
         Notable("origin_down", "the origin went down"),

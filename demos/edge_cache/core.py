@@ -602,7 +602,7 @@ class EdgeSimulation:
                 response, back, _ = self._fetch(path, hops, k + 1, upstream, arrive)
                 stored.revalidating_until = back
                 if response.status == 304:
-                    cache.freshen(look.key, stored, response, arrive, back)
+                    cache.freshen(look.key, stored, response, arrive, back, upstream)
                 elif response.status not in ERROR_STATUSES and response.status != UNREACHABLE:
                     cache.store(upstream, response, arrive, back)
             return cache.answer(request, stored, arrive), arrive + one_way, (
@@ -611,7 +611,7 @@ class EdgeSimulation:
         upstream = cache.conditional(request, stored)
         response, back, where = self._fetch(path, hops, k + 1, upstream, arrive)
         if response.status == 304 and stored is not None:
-            updated = cache.freshen(look.key, stored, response, arrive, back)
+            updated = cache.freshen(look.key, stored, response, arrive, back, upstream)
             if updated is not None:
                 bucket[VALIDATED + tier] += 1
                 return cache.answer(request, updated, back), back + one_way, (

@@ -514,10 +514,12 @@ class HttpCache:
         response: Response,
         request_time: float,
         response_time: float,
+        request: Request,
     ) -> Stored | None:
         """§4.3.4: a 304 whose ETag matches updates the stored response's header fields
         (its body stays) and its freshness; returns the updated response, or None if the
-        304 selects nothing."""
+        304 selects nothing. ``request`` is the one that was validated: if the 304 brings
+        another Vary, the response is kept for that request's values only (§4.1)."""
         etag = response.headers.get("etag")
         if etag is None or stored.etag is None or not _etag_matches(etag, stored.etag):
             return None
@@ -528,6 +530,14 @@ class HttpCache:
         updated = Stored(
             stored.status, headers, stored.size, request_time, response_time, self.shared
         )
+        names = _vary_names(updated.headers)
+        if names != self.vary.get(key[0]):
+            self._forget(key[0])
+            self.vary[key[0]] = names
+            self.entries[self.key(request, names)] = updated
+            self.count[key[0]] = 1
+            self._evict()
+            return updated
         head = self.entries.get(key)
         if head is not None and _chain_has(head, stored):  # not evicted meanwhile
             updated.previous = self.entries.pop(key)
