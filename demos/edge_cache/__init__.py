@@ -115,10 +115,11 @@ SCENARIOS = (
         title="The same outage with stale-if-error",
         caption=(
             "Articles now carry stale-if-error=600: when revalidation gets a 503, a cache "
-            "that holds a stale copy may serve it for ten more minutes (RFC 5861). Readers "
-            "get slightly old articles instead of errors; the timeline marks the first one "
-            "served stale. Switch article freshness to s-maxage and see the shared caches "
-            "stop doing it: s-maxage forbids serving stale."
+            "that holds a stale copy may serve it for ten more minutes (RFC 5861). Far fewer "
+            "readers see errors; what still fails is what no cache on the path holds (the "
+            "cart, account pages, articles nobody nearby read lately). The timeline marks "
+            "the first stale answer. Switch article freshness to s-maxage and the shared "
+            "caches stop: s-maxage forbids serving stale."
         ),
         params={"normalise": True, "stale_if_error": True},
         script=(Cue(_WARM, "origin_down"),),
