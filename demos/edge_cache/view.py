@@ -179,9 +179,9 @@ def _svg(sim, w, ratios, origin_rps, p50, p99, errors, load) -> str:
     out = [svg_open(WIDTH, HEIGHT, title, font_size=11, fill="currentColor")]
     out.append(
         '<text x="10" y="16" font-size="12" font-weight="600">The ladder, last 10 s</text>'
-        f'<text x="{BOXES}" y="28" font-size="9" fill-opacity="0.75">a box per serving process '
-        "(darker: fuller cache)</text>"
-        f'<text x="{BAR}" y="28" font-size="9" fill-opacity="0.75">hit ratio (stale in orange)</text>'
+        f'<text x="{BOXES}" y="28" font-size="9" fill-opacity="0.75">a box per process, '
+        "darker = fuller</text>"
+        f'<text x="{BAR}" y="16" font-size="9" fill-opacity="0.75">hit ratio (stale in orange)</text>'
     )
     for row, tier in enumerate((ORIGIN, 4, 3, 2, LAST_MILE, CLIENT)):
         _rung(out, sim, w, ratios, tier, LADDER_TOP + row * ROW)
