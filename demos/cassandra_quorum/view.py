@@ -332,7 +332,7 @@ def _table(out: list[str], table: dict, read_cl: str, write_cl: str) -> None:
     out.append(
         f'<text x="10" y="{top - 16}" font-size="11" font-weight="600">What each consistency '
         f"level gives on the same operations (last {next(iter(table.values()))['n'] or 0} "
-        "EU operations per level)</text>"
+        "EU operations per level; R, W: your levels)</text>"
     )
     out.append(f'<text x="10" y="{top}" font-size="10" font-weight="600">level</text>')
     for label, x in COLUMNS:
@@ -353,9 +353,13 @@ def _table(out: list[str], table: dict, read_cl: str, write_cl: str) -> None:
                 f'<rect x="330" y="{y - 13}" width="178" height="{ROW}" fill="{WRITE_COLOUR}" '
                 'fill-opacity="0.16"/>'
             )
-        chosen = " (reads)" if level == read_cl else ""
-        chosen += " (writes)" if level == write_cl else ""
-        out.append(f'<text x="10" y="{y}">{level}<tspan font-size="9">{chosen}</tspan></text>')
+        # The shading says which levels are chosen; R and W say it without colour.
+        chosen = " R" if level == read_cl else ""
+        chosen += " W" if level == write_cl else ""
+        out.append(
+            f'<text x="10" y="{y}">{level}<tspan font-size="8" font-weight="700">{chosen}'
+            "</tspan></text>"
+        )
         cells = (
             (_pct(read["ok"]), _bad(read["ok"])),
             (_ms(read["p50"]), ""),
