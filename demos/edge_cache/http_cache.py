@@ -143,13 +143,22 @@ def parse_http_date(text: str | None) -> float | None:
     caller's clock; None when absent or invalid (such as ``Expires: 0``)."""
     if not text:
         return None
+    if text in _PARSED:
+        return _PARSED[text]
     parts = email.utils.parsedate_tz(text)
-    if parts is None:
-        return None
-    try:
-        return float(email.utils.mktime_tz(parts) - EPOCH)
-    except (OverflowError, ValueError):
-        return None
+    value = None
+    if parts is not None:
+        try:
+            value = float(email.utils.mktime_tz(parts) - EPOCH)
+        except (OverflowError, ValueError):
+            value = None
+    if len(_PARSED) > 4096:
+        _PARSED.clear()
+    _PARSED[text] = value
+    return value
+
+
+_PARSED: dict[str, float | None] = {}
 
 
 # --- the rules ------------------------------------------------------------------------------
@@ -519,7 +528,8 @@ class HttpCache:
         """§4.3.4: a 304 whose ETag matches updates the stored response's header fields
         (its body stays) and its freshness; returns the updated response, or None if the
         304 selects nothing. ``request`` is the one that was validated: if the 304 brings
-        another Vary, the response is kept for that request's values only (§4.1)."""
+        another Vary, the response is kept for that request's values only (§4.1); if it
+        makes the response unstorable (§3), it serves this request and is not kept."""
         etag = response.headers.get("etag")
         if etag is None or stored.etag is None or not _etag_matches(etag, stored.etag):
             return None
@@ -530,6 +540,11 @@ class HttpCache:
         updated = Stored(
             stored.status, headers, stored.size, request_time, response_time, self.shared
         )
+        if not storable(request, Response(updated.status, updated.headers), self.shared)[0]:
+            # The 304 now says no-store (or private, here): answer this request with
+            # it (§4.3.3), keep nothing (§3).
+            self._drop(key)
+            return updated
         names = _vary_names(updated.headers)
         if names != self.vary.get(key[0]):
             self._forget(key[0])
@@ -562,6 +577,17 @@ class HttpCache:
         self.vary.clear()
         self.count.clear()
         return count
+
+    def _drop(self, key: tuple) -> None:
+        if self.entries.pop(key, None) is None:
+            return
+        url = key[0]
+        left = self.count[url] - 1
+        if left:
+            self.count[url] = left
+        else:
+            del self.count[url]
+            del self.vary[url]
 
     def _forget(self, url: str) -> None:
         for key in [k for k in self.entries if k[0] == url]:
