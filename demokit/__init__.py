@@ -741,10 +741,12 @@ class Runner:
         self._collect_marks()
         self._furthest = self.marks
 
-    def replay(self, inputs: list[Input], step: int) -> int:
-        """Start this run over with ``inputs`` (from a link to a moment) as if the
-        reader had made them, and run to ``step``; returns the step reached (less when
-        the run ends first). Raises ValueError for inputs this demo cannot take."""
+    def replay(self, inputs: list[Input], step: int, *, run: bool = True) -> int:
+        """Start this run over with ``inputs`` (from a link to a moment, none after
+        ``step``) as if the reader had made them, and run to ``step`` (with ``run``
+        false, stay at the start: stepping on replays them); returns the step reached
+        (less when the run ends first). Raises ValueError for inputs this demo cannot
+        take."""
         actions = {a.name for a in self.demo.actions}
         checked, last = [], 0
         for entry in inputs:
@@ -774,7 +776,8 @@ class Runner:
         self._forks += 1
         self._restart()
         self._furthest = self.marks
-        self.step(step)
+        if run:
+            self.step(step)
         return self.steps
 
     def act(self, action: str, arg: str | None = None) -> None:
@@ -874,34 +877,10 @@ class Runner:
         return sorted(moments + events, key=lambda item: item["step"])
 
     def series(self, rows: int = MAX_SERIES_ROWS) -> str:
-        """The run's metrics (``Frame.values``) over simulated time, as CSV: a row per
-        step up to ``reached``, or ``rows`` rows evenly spaced when it is longer. The
-        run is left at the step it was at."""
-        here, end = self.steps, self.reached
-        if end + 1 <= rows:
-            steps = list(range(end + 1))
-        else:
-            steps = sorted({round(i * end / (rows - 1)) for i in range(rows)})
-        columns: dict[str, str] = {}
-        table = []
-        for step in steps:
-            self.seek(step)
-            values = {}
-            for name, number, unit in self.frame().values:
-                if isinstance(number, (int, float)) and math.isfinite(number):
-                    columns.setdefault(name, unit)
-                    values[name] = number
-            table.append((self.steps, self.sim.now, values))
-        self.seek(here)
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        header = ["step", f"time ({self.demo.time_unit})" if self.demo.time_unit else "time"]
-        writer.writerow(header + [f"{n} ({u})" if u else n for n, u in columns.items()])
-        for step, now, values in table:
-            writer.writerow(
-                [step, _number_text(now)] + [_number_text(values.get(n)) for n in columns]
-            )
-        return out.getvalue()
+        """The run's metrics over simulated time as CSV (see :class:`Series`)."""
+        series = Series(self, rows)
+        series.advance(math.inf)
+        return series.csv()
 
     def frame(self) -> Frame:
         """The current frame, drawn by the demo's view."""
@@ -934,3 +913,59 @@ class Runner:
         if values:
             snapshot["values"] = values
         return snapshot
+
+
+class Series:
+    """The metrics (``Frame.values``) of a run over simulated time, for a CSV file: a
+    row per step up to the furthest step reached, or ``rows`` rows evenly spaced when
+    the run is longer. Gathered on a copy of the run (the reader's view stays where it
+    is), in pieces of bounded wall time (:meth:`advance`) so that the worker can answer
+    between them."""
+
+    def __init__(self, run: Runner, rows: int = MAX_SERIES_ROWS) -> None:
+        end = run.reached
+        if end + 1 <= rows:
+            self.steps = list(range(end + 1))
+        else:
+            self.steps = sorted({round(i * end / (rows - 1)) for i in range(rows)})
+        self.demo = run.demo
+        self.runner = Runner(
+            run.demo, run.scenario.name, run._start_params, run.seed, checkpoint_every=10**9
+        )
+        self.runner.replay(list(run.inputs), 0)
+        self.index = 0
+        self.columns: dict[str, str] = {}
+        self.table: list[tuple[int, float, dict]] = []
+
+    @property
+    def done(self) -> bool:
+        return self.index >= len(self.steps)
+
+    def advance(self, seconds: float) -> bool:
+        """Gather rows for about ``seconds`` of wall time; True once all are in."""
+        deadline = time.perf_counter() + seconds
+        while not self.done:
+            runner = self.runner
+            runner.seek(self.steps[self.index])
+            values = {}
+            for name, number, unit in runner.frame().values:
+                if isinstance(number, (int, float)) and math.isfinite(number):
+                    self.columns.setdefault(name, unit)
+                    values[name] = number
+            self.table.append((runner.steps, runner.sim.now, values))
+            self.index += 1
+            if time.perf_counter() > deadline:
+                break
+        return self.done
+
+    def csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        unit = self.demo.time_unit
+        header = ["step", f"simulated time ({unit})" if unit else "simulated time"]
+        writer.writerow(header + [f"{n} ({u})" if u else n for n, u in self.columns.items()])
+        for step, now, values in self.table:
+            writer.writerow(
+                [step, _number_text(now)] + [_number_text(values.get(n)) for n in self.columns]
+            )
+        return out.getvalue()

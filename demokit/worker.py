@@ -11,10 +11,11 @@ import importlib
 import json
 import time
 
-from demokit import Demo, Input, Runner
+from demokit import Demo, Input, Runner, Series
 
 _runs: dict[int, Runner] = {}
 _sent: dict[int, tuple] = {}  # the timeline each run's widget was last sent
+_series: dict[int, Series] = {}  # a CSV being gathered, per run
 
 STEP_BUDGET_S = 0.05
 """Wall time a batch of steps may use before it answers; keeps frames flowing. A single
@@ -77,15 +78,14 @@ def start(
     inputs_json: str = "[]",
     step: int = 0,
 ) -> str:
-    """Begin a fresh run for a widget, or (with inputs and a step, from a link to a
-    moment) rebuild that moment; returns its snapshot as JSON. A moment the run cannot
-    reach (it ends first, or the inputs do not replay) raises ValueError."""
+    """Begin a fresh run for a widget; returns its first snapshot as JSON. For a link
+    to a moment, ``inputs`` (none after ``step``) are recorded as the reader's, to be
+    replayed as the widget steps the run on to ``step``, in budgeted slices like any
+    other stepping; inputs the demo cannot take raise ValueError."""
     runner = Runner(load(name), scenario, json.loads(params_json), seed)
     inputs = _inputs(json.loads(inputs_json))
-    if inputs or step:
-        reached = runner.replay(inputs, step)
-        if reached < step:
-            raise ValueError(f"this run ends at step {reached}, before step {step}")
+    if inputs:
+        runner.replay(inputs, step, run=False)
     _runs[run] = runner
     _sent.pop(run, None)
     return _reply(run, runner)
@@ -131,15 +131,25 @@ def set_param(run: int, name: str, value_json: str) -> str:
     return _reply(run, runner, live=True, dropped=dropped)
 
 
-def series(run: int) -> str:
-    """The run's metrics over simulated time, as CSV text."""
-    return _runs[run].series()
+def series(run: int, first: bool) -> str:
+    """Gather the run's metrics over simulated time for a CSV file, a piece at a time
+    (``first`` starts over); answers ``{"done", "progress"}`` and, once done, ``csv``."""
+    if first or run not in _series:
+        _series[run] = Series(_runs[run])
+    gathering = _series[run]
+    done = gathering.advance(STEP_BUDGET_S * 4)
+    reply = {"done": done, "progress": gathering.index / max(1, len(gathering.steps))}
+    if done:
+        reply["csv"] = gathering.csv()
+        del _series[run]
+    return json.dumps(reply)
 
 
 def drop(run: int) -> None:
     """Forget a run its widget is done with: stopped, started afresh, or left the page."""
     _runs.pop(run, None)
     _sent.pop(run, None)
+    _series.pop(run, None)
 
 
 def count() -> int:

@@ -314,7 +314,7 @@ def test_the_csv_has_a_row_per_step_or_evenly_spaced_rows():
     runner = demokit.Runner(WALK, "plain")
     runner.step(40)
     lines = runner.series().splitlines()
-    assert lines[0] == "step,time,position (m)"
+    assert lines[0] == "step,simulated time,position (m)"
     assert len(lines) == 42 and lines[1] == "0,0,0" and runner.steps == 40
     runner.step(460)
     lines = runner.series(rows=11).splitlines()
