@@ -62,7 +62,7 @@ def test_run_step_pause_reset_and_parameters_change_the_frame(open_page):
     paused = frame_text(page)
     time.sleep(0.6)
     assert frame_text(page) == paused  # paused means nothing moves
-    page.get_by_role("button", name="Step").click()
+    page.get_by_role("button", name="Step", exact=True).click()
     page.wait_for_function(
         "(before) => document.querySelector('[data-demo-frame]').innerHTML !== before",
         arg=paused,
@@ -158,7 +158,7 @@ def test_endless_step_hits_the_deadline_and_a_fresh_worker_runs_next(open_page):
 
 def test_stop_ends_an_endless_step_within_a_second(open_page):
     page, recorder = open_page("testconf/fault-loop/")
-    step = page.get_by_role("button", name="Step")
+    step = page.get_by_role("button", name="Step", exact=True)
     step.click()
     wait_state(page, "paused")
     step.click()
@@ -185,9 +185,9 @@ def test_stop_ends_an_endless_step_within_a_second(open_page):
 
 def test_flooding_output_is_capped(open_page):
     page, recorder = open_page("testconf/fault-flood/")
-    page.get_by_role("button", name="Step").click()
+    page.get_by_role("button", name="Step", exact=True).click()
     wait_state(page, "paused")
-    page.get_by_role("button", name="Step").click()
+    page.get_by_role("button", name="Step", exact=True).click()
     page.wait_for_function(
         "() => document.querySelector('[data-demo-output]').textContent.includes('not shown')",
         polling=50,
@@ -204,8 +204,9 @@ def test_permalink_restores_scenario_parameters_and_seed(open_page, site):
     assert page.input_value("[data-demo-seed]") == "7"
     assert page.input_value("[data-demo-param=limit]") == "25"
     page.get_by_label("Fault", exact=True).select_option("flood")
-    page.get_by_role("button", name="Copy link").click()
-    assert "p.fault=flood" in page.url and "seed=7" in page.url
+    page.get_by_role("button", name="Copy link to this moment").click()
+    # Copy link writes the moment format (livenotes/theme/assets/livenotes/moments.js).
+    assert page.url.endswith("#demo-faulty?v=1&s=short&seed=7&t=0&p=fault:flood,limit:25")
 
 
 def test_instant_navigation_reuses_the_runtime(open_page):
@@ -316,7 +317,7 @@ def test_stopping_a_stuck_step_ends_the_worker_and_tells_the_other_widget(open_p
         timeout=10_000,
     )
     second.get_by_label("Fault", exact=True).select_option("loop")
-    step = second.get_by_role("button", name="Step")
+    step = second.get_by_role("button", name="Step", exact=True)
     step.click()
     wait_widget(page, 1, "paused")
     step.click()

@@ -167,8 +167,9 @@ def test_keyboard_reaches_every_demo_control_with_visible_focus(context, real_ur
     page.wait_for_selector("[data-demo][data-mounted]")
     controls = page.evaluate(
         """() => [...document.querySelectorAll('[data-demo] button, [data-demo] select, [data-demo] input,'
-                   + ' [data-demo] [tabindex="0"], [data-demo] a')]
-              .filter((el) => !el.disabled && el.offsetParent !== null).length"""
+                   + ' [data-demo] [tabindex="0"], [data-demo] a, [data-demo] summary')]
+              .filter((el) => !el.disabled && el.offsetParent !== null)
+              .map((el, index) => { el.dataset.tabKey = String(index); return index; }).length"""
     )
     reached, unfocused = set(), []
     page.locator("body").focus()
@@ -180,7 +181,7 @@ def test_keyboard_reaches_every_demo_control_with_visible_focus(context, real_ur
                  const style = getComputedStyle(el);
                  const visible = (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0)
                    || style.boxShadow !== 'none';
-                 return { key: el.outerHTML.slice(0, 120), visible }; }"""
+                 return { key: el.dataset.tabKey ?? el.outerHTML.slice(0, 120), visible }; }"""
         )
         if info:
             reached.add(info["key"])
@@ -188,7 +189,10 @@ def test_keyboard_reaches_every_demo_control_with_visible_focus(context, real_ur
                 unfocused.append(info["key"])
         elif reached:
             break
-    assert len(reached) == controls, f"reached {len(reached)} of {controls} controls by Tab"
+    assert len(reached) == controls, (
+        f"reached {len(reached)} of {controls} controls by Tab",
+        sorted(reached),
+    )
     assert unfocused == []
     # And the keyboard drives it: Enter on Run starts the demo.
     page.get_by_role("button", name="Run", exact=True).focus()

@@ -4,6 +4,7 @@
 // [data-demo-frame] and a role="status" region.
 
 import { Notice, RequestType } from "./messages.js";
+import { decodeMoment, encodeMoment, LinkError, splitHash } from "./moments.js";
 import { Deadline, DemoWorker, RuntimeFailure, WorkerGone } from "./protocol.js";
 
 const TICK_MS = 1000 / 30;
@@ -38,6 +39,73 @@ function formatMB(bytes) {
   return `${(bytes / 1e6).toFixed(1)} MB`;
 }
 
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+/** Splits `text` into lines of at most `width` characters, at spaces. */
+function wrap(text, width) {
+  const lines = [];
+  let line = "";
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+/** A standalone SVG document of `svg` (the frame on screen) with a title, the caption
+ * and the moment's link, inside and printed below the picture. */
+function standaloneSVG(svg, { title, caption, url }) {
+  const box = (svg.getAttribute("viewBox") || "").split(/[\s,]+/).map(Number);
+  const [width, height] = box.length === 4 && box.every(Number.isFinite)
+    ? [box[2], box[3]]
+    : [svg.width.baseVal.value || 640, svg.height.baseVal.value || 480];
+  const doc = document.implementation.createDocument(SVG_NS, "svg", null);
+  const root = doc.documentElement;
+  const add = (parent, tag, attributes = {}, text = null) => {
+    const element = doc.createElementNS(SVG_NS, tag);
+    for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, String(value));
+    if (text !== null) element.textContent = text;
+    parent.append(element);
+    return element;
+  };
+  const lines = wrap(caption, Math.max(40, Math.floor(width / 6.6))).slice(0, 6);
+  const extra = 16 + 16 * lines.length + 24;
+  root.setAttribute("width", width);
+  root.setAttribute("height", height + extra);
+  root.setAttribute("viewBox", `0 0 ${width} ${height + extra}`);
+  root.setAttribute("role", "img");
+  add(root, "title", {}, title);
+  add(root, "desc", {}, `${caption}\nThis moment: ${url}`);
+  add(root, "rect", { x: 0, y: 0, width, height: height + extra, fill: "#ffffff" });
+  const picture = doc.importNode(svg, true);
+  picture.setAttribute("x", 0);
+  picture.setAttribute("y", 0);
+  picture.setAttribute("width", width);
+  picture.setAttribute("height", height);
+  root.append(picture);
+  const text = { "font-family": "system-ui, sans-serif", "font-size": 12, fill: "#1f2328" };
+  lines.forEach((line, index) => add(root, "text", { ...text, x: 8, y: height + 20 + 16 * index }, line));
+  const link = add(root, "a", { href: url });
+  add(link, "text", { ...text, fill: "#0b57d0", x: 8, y: height + extra - 10 }, url);
+  return `<?xml version="1.0" encoding="UTF-8"?>\n${new XMLSerializer().serializeToString(doc)}\n`;
+}
+
+/** Saves `blob` as a file called `name`, through a link no other script sees. */
+function save(blob, name) {
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = name;
+  link.hidden = true;
+  link.addEventListener("click", (event) => event.stopPropagation()); // not instant navigation's
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+}
+
 class Widget {
   constructor(root) {
     this.root = root;
@@ -52,14 +120,25 @@ class Widget {
     this.pendingSteps = 0;
     this.lastStatusAt = 0;
     this.params = { ...this.spec.params };
+    this.startParams = { ...this.params }; // what the current run started with
     this.scenario = this.spec.scenario;
     this.seed = this.spec.seed;
-    this.restoreFromHash();
+    this.timelineInput = this.q("[data-demo-timeline]");
+    this.steps = 0; // the step on screen
+    this.reached = 0; // the furthest step of the run, and the timeline's end
+    this.now = 0;
+    this.inputs = []; // the reader's inputs, as the worker recorded them
+    this.moments = []; // what the timeline marks
+    this.seekWanted = null;
+    this.seeking = false;
+    this.pendingMoment = null; // a linked moment waiting for Run
     this.bind();
     this.syncControls();
     const height = Number(root.dataset.demoHeight);
     if (height) this.frame.style.setProperty("--ln-demo-height", `${height}px`);
     this.q("[data-demo-controls]").hidden = false;
+    this.setState("idle");
+    this.restoreFromHash();
   }
 
   // --- state ------------------------------------------------------------------
@@ -81,8 +160,111 @@ class Widget {
     pause.disabled = !(state === "running" || state === "paused");
     pause.textContent = state === "paused" ? "Resume" : "Pause";
     this.q("[data-demo-stop]").disabled = !(state === "running" || state === "loading" || state === "paused");
-    this.q("[data-demo-step]").disabled = state === "loading" || state === "done";
+    this.q("[data-demo-step]").disabled = state === "loading" || (state === "done" && this.steps >= this.reached);
     this.q("[data-demo-progress]").hidden = state !== "loading";
+    if (this.pendingMoment && state !== "loading" && state !== "error") run.textContent = "Run to see this moment";
+    this.syncTimeline();
+  }
+
+  // --- the timeline -------------------------------------------------------------
+
+  timeText(now) {
+    const unit = this.demo.time_unit;
+    const value = Number(Number(now).toFixed(3));
+    return unit ? `${value} ${unit}` : `time ${value}`;
+  }
+
+  momentText() {
+    return `Step ${this.steps} of ${this.reached}, ${this.timeText(this.now)}`;
+  }
+
+  /** The slider, the clock and Step back, from the run's state. */
+  syncTimeline(moveThumb = true) {
+    const live = this.run !== null && this.root.dataset.state !== "loading";
+    const slider = this.timelineInput;
+    slider.disabled = !live;
+    slider.max = String(this.reached);
+    if (moveThumb) slider.value = String(this.steps);
+    slider.setAttribute("aria-valuetext", live ? this.momentText() : "No run yet: Run or Step starts one");
+    this.q("[data-demo-clock]").textContent = live ? this.momentText() : `Step ${this.steps}`;
+    this.q("[data-demo-back]").disabled = !live || this.steps === 0;
+    this.q("[data-demo-csv]").disabled = this.run === null;
+    if (this.reached !== this.marksReached) this.placeMarks();
+  }
+
+  /** Marks on the track and the list of moments, from the worker's timeline. */
+  drawMoments(moments) {
+    this.moments = moments;
+    const marks = this.q("[data-demo-marks]");
+    const list = this.q("[data-demo-moments]");
+    marks.replaceChildren();
+    list.replaceChildren();
+    for (const moment of moments) {
+      const mark = document.createElement("span");
+      mark.className = `ln-mark ln-mark--${moment.kind}`;
+      mark.dataset.step = String(moment.step);
+      marks.append(mark);
+      const item = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = `ln-moment ln-moment--${moment.kind}`;
+      button.dataset.demoSeekTo = String(moment.step);
+      button.textContent = `Step ${moment.step}: ${moment.label}`;
+      item.append(button);
+      list.append(item);
+    }
+    this.q("[data-demo-moments-count]").textContent = String(moments.length);
+    this.q("[data-demo-moments-box]").hidden = moments.length === 0;
+    this.marksReached = null;
+    this.placeMarks();
+  }
+
+  placeMarks() {
+    this.marksReached = this.reached;
+    for (const mark of this.q("[data-demo-marks]").children) {
+      const share = this.reached ? Number(mark.dataset.step) / this.reached : 0;
+      mark.style.left = `${(share * 100).toFixed(3)}%`;
+    }
+  }
+
+  /** Show step `step` of the run (one the run has reached); the latest request wins. */
+  scrub(step) {
+    if (this.run === null || this.root.dataset.state === "loading") return;
+    if (this.root.dataset.state === "running") this.togglePause();
+    this.seekWanted = Math.max(0, Math.min(this.reached, Math.round(step)));
+    if (!this.seeking) this.seekLoop();
+  }
+
+  async seekLoop() {
+    this.seeking = true;
+    const generation = this.generation;
+    try {
+      while (this.seekWanted !== null) {
+        const step = this.seekWanted;
+        this.seekWanted = null;
+        const reply = await shared.request(RequestType.SEEK, { run: this.run, step }, this.spec.timeouts.step, this);
+        if (generation !== this.generation) return;
+        this.render(reply.snapshot, reply.output, false, this.seekWanted === null);
+      }
+      const behind = this.steps < this.reached;
+      if (behind && this.root.dataset.state === "done") this.setState("paused");
+      else if (!behind && this.lastSnapshot.done) this.setState("done");
+      const later = behind ? " Run or an action continues from here and drops the later steps." : "";
+      this.say(`${this.momentText()}.${later} ${this.lastSnapshot.status}`);
+    } catch (error) {
+      if (generation === this.generation) this.fail(error);
+    } finally {
+      this.seeking = false;
+    }
+  }
+
+  /** Says that acting or playing after seeking back dropped the later history. */
+  sayDropped(snapshot) {
+    const dropped = snapshot.dropped || 0;
+    if (dropped <= 0) return;
+    const from = snapshot.steps - (snapshot.ran || 0);
+    const steps = `${dropped} step${dropped === 1 ? "" : "s"}`;
+    this.say(`The run forked at step ${from}: the later history (${steps}) was dropped. ${snapshot.status}`);
   }
 
   say(text, force = true) {
@@ -121,13 +303,25 @@ class Widget {
     run.addEventListener("focus", warm, { once: true });
     on("[data-demo-run]", "click", () => {
       // Paused runs carry the reader's actions: Run continues them instead of starting over.
-      if (this.root.dataset.state === "paused" && this.run !== null) {
+      if (this.pendingMoment) this.showMoment(this.pendingMoment);
+      else if (this.root.dataset.state === "paused" && this.run !== null) {
         this.generation += 1;
         this.play();
       } else this.start({ play: true });
     });
     on("[data-demo-pause]", "click", () => this.togglePause());
-    on("[data-demo-step]", "click", () => this.stepOnce());
+    on("[data-demo-step]", "click", () => {
+      if (this.run !== null && this.steps < this.reached) this.scrub(this.steps + 1);
+      else this.stepOnce();
+    });
+    on("[data-demo-back]", "click", () => this.scrub(this.steps - 1));
+    on("[data-demo-timeline]", "input", (event) => this.scrub(Number(event.target.value)));
+    on("[data-demo-svg]", "click", () => this.downloadSVG());
+    on("[data-demo-csv]", "click", () => this.downloadCSV());
+    this.q("[data-demo-moments]").addEventListener("click", (event) => {
+      const button = event.target.closest("[data-demo-seek-to]");
+      if (button) this.scrub(Number(button.dataset.demoSeekTo));
+    });
     on("[data-demo-reset]", "click", () => this.reset());
     on("[data-demo-stop]", "click", () => this.stop());
     on("[data-demo-link]", "click", () => this.copyLink());
@@ -190,8 +384,10 @@ class Widget {
     try {
       const reply = await shared.request(RequestType.SET, { run: this.run, name, value: this.params[name] }, this.spec.timeouts.step, this);
       if (generation !== this.generation) return;
-      if (reply.snapshot.live) this.render(reply.snapshot);
-      else await this.restartIfStarted();
+      if (reply.snapshot.live) {
+        this.render(reply.snapshot);
+        this.sayDropped(reply.snapshot);
+      } else await this.restartIfStarted();
     } catch (error) {
       if (generation === this.generation) this.fail(error);
     }
@@ -218,7 +414,7 @@ class Widget {
     });
   }
 
-  async start({ play }) {
+  async start({ play, moment = null }) {
     if (!this.spec.runtime) {
       this.setState("error", "runtime");
       this.say("This build has no Python runtime; demos cannot run here.");
@@ -227,38 +423,60 @@ class Widget {
     const generation = ++this.generation;
     this.playing = false;
     this.setState("loading");
-    this.say(shared.booted ? "Starting the demo…" : `Downloading the Python runtime (${formatMB(this.spec.runtime.bytes)})…`);
+    const download = `the Python runtime (${formatMB(this.spec.runtime.bytes)})`;
+    if (moment) this.say(shared.booted ? `Rebuilding step ${moment.step}…` : `Downloading ${download} to show step ${moment.step}…`);
+    else this.say(shared.booted ? "Starting the demo…" : `Downloading ${download}…`);
+    let run = null;
     try {
       await shared.prepare(this.spec, this.spec.timeouts);
       if (generation !== this.generation) return;
       this.drop();
-      const run = ++runs;
-      const reply = await shared.request(
-        RequestType.START,
-        { run, demo: this.demo.name, scenario: this.scenario, params: this.params, seed: this.seed },
-        this.spec.timeouts.step,
-        this,
-      );
+      run = ++runs;
+      const request = { run, demo: this.demo.name, scenario: this.scenario, params: this.params, seed: this.seed };
+      if (moment) Object.assign(request, { inputs: moment.inputs, step: moment.step });
+      let reply = await shared.request(RequestType.START, request, this.spec.timeouts.step, this);
+      // A linked moment: step on to it in slices, as playing does (each within the
+      // worker's time budget), replaying the link's inputs on the way.
+      while (moment && generation === this.generation && reply.snapshot.steps < moment.step) {
+        const { steps } = reply.snapshot;
+        const next = await shared.request(RequestType.STEP, { run, count: moment.step - steps }, this.spec.timeouts.step, this);
+        if (next.snapshot.ran === 0) throw new LinkError(`this run ends at step ${steps}, before step ${moment.step}`);
+        reply = next;
+        this.say(`Rebuilding step ${moment.step}… ${Math.floor((100 * next.snapshot.steps) / moment.step)} %`, false);
+      }
       if (generation !== this.generation) {
         this.drop(run); // stopped or restarted while it started: nobody will use it
         return;
       }
       this.run = run;
+      this.startParams = { ...this.params };
+      this.pendingMoment = null;
       this.clearOutput();
       this.render(reply.snapshot, reply.output);
       this.enableActions(true);
       if (play) this.play();
       else {
-        this.setState("paused");
-        this.say(`Ready at step 0. ${reply.snapshot.status}`);
+        this.setState(reply.snapshot.done ? "done" : "paused");
+        const title = this.scenarioSpec().title;
+        if (moment) this.say(`“${title}” at step ${this.steps} (${this.timeText(this.now)}), as linked. ${reply.snapshot.status}`);
+        else this.say(`Ready at step 0. ${reply.snapshot.status}`);
       }
     } catch (error) {
-      if (generation === this.generation) this.fail(error);
+      if (run !== null && run !== this.run) this.drop(run); // a linked moment that failed
+      if (generation !== this.generation) return;
+      const runtime = error instanceof RuntimeFailure || error instanceof Deadline || error instanceof WorkerGone;
+      if (moment && !runtime) this.linkFailed(error.message);
+      else this.fail(error);
     }
+  }
+
+  scenarioSpec() {
+    return this.demo.scenarios.find((s) => s.name === this.scenario);
   }
 
   play() {
     this.playing = true;
+    this.forkNext = this.steps < this.reached; // playing from a step seeked back to
     this.setState("running");
     this.loop(this.generation);
   }
@@ -275,9 +493,12 @@ class Widget {
       if (count > 0) {
         this.pendingSteps -= count;
         try {
-          const reply = await shared.request(RequestType.STEP, { run: this.run, count }, this.spec.timeouts.step, this);
+          const fork = this.forkNext;
+          this.forkNext = false;
+          const reply = await shared.request(RequestType.STEP, { run: this.run, count, fork }, this.spec.timeouts.step, this);
           if (generation !== this.generation) return;
           this.render(reply.snapshot, reply.output, false);
+          this.sayDropped(reply.snapshot);
           if (reply.snapshot.done) {
             this.playing = false;
             this.setState("done");
@@ -360,6 +581,7 @@ class Widget {
       const reply = await shared.request(RequestType.ACT, { run: this.run, action: name, arg }, this.spec.timeouts.step, this);
       if (generation !== this.generation) return;
       this.render(reply.snapshot, reply.output);
+      this.sayDropped(reply.snapshot);
       // An action can wake a finished simulation (a restarted instance, a new client).
       if (this.root.dataset.state === "done" && !reply.snapshot.done) this.setState("paused");
     } catch (error) {
@@ -406,9 +628,15 @@ class Widget {
 
   // --- drawing ----------------------------------------------------------------
 
-  render(snapshot, output, force = true) {
+  render(snapshot, output, force = true, moveThumb = true) {
     this.lastSnapshot = snapshot;
     if (snapshot.svg) this.frame.innerHTML = snapshot.svg;
+    if (typeof snapshot.steps === "number") this.steps = snapshot.steps;
+    if (typeof snapshot.now === "number") this.now = snapshot.now;
+    if (typeof snapshot.reached === "number") this.reached = snapshot.reached;
+    if (snapshot.inputs) this.inputs = snapshot.inputs;
+    if (snapshot.timeline) this.drawMoments(snapshot.timeline);
+    this.syncTimeline(moveThumb);
     const metrics = this.q("[data-demo-metrics]");
     metrics.replaceChildren(
       ...snapshot.metrics.map(([label, value]) => {
@@ -456,18 +684,86 @@ class Widget {
     pre.hidden = false;
   }
 
-  // --- permalinks -------------------------------------------------------------
+  // --- links to a moment ---------------------------------------------------------
 
-  hashFor() {
-    const query = new URLSearchParams({ demo: this.demo.name, scenario: this.scenario, seed: String(this.seed) });
-    for (const [name, value] of Object.entries(this.params)) query.set(`p.${name}`, String(value));
-    return `#${query.toString()}`;
+  /** The link to what is on screen: the run's start, the reader's inputs, the step. */
+  momentURL() {
+    const started = this.run !== null;
+    const query = encodeMoment(this.demo, {
+      scenario: this.scenario,
+      seed: this.seed,
+      step: started ? this.steps : 0,
+      params: started ? this.startParams : this.params,
+      inputs: started ? this.inputs : [],
+    });
+    return `${location.href.split("#")[0]}#${this.root.id}?${query}`;
   }
 
+  /** Links the page was opened with: this embed's moment, or the older setup links. */
   restoreFromHash() {
-    if (!location.hash.startsWith("#demo=")) return;
+    if (this.root.dataset.restored) return;
+    if (location.hash.startsWith("#demo=")) {
+      this.restoreSetup();
+      return;
+    }
+    const { id, query } = splitHash(location.hash);
+    if (id !== this.root.id || query === null) return;
+    this.root.dataset.restored = "true";
+    this.followLink(query, { scroll: true, run: shared.booted });
+  }
+
+  /** Set this embed to the moment `query` names. Without a loaded runtime it waits for
+   * Run (`run` false) or downloads it at once, having said the size (`run` true). */
+  followLink(query, { scroll = true, run = true } = {}) {
+    if (scroll) this.root.scrollIntoView({ behavior: reducedMotion.matches ? "auto" : "smooth", block: "start" });
+    let moment;
+    try {
+      moment = decodeMoment(query, this.demo, this.spec.seeds);
+    } catch (error) {
+      if (!(error instanceof LinkError)) throw error;
+      this.linkFailed(error.message);
+      return;
+    }
+    this.generation += 1;
+    this.playing = false;
+    this.scenario = moment.scenario;
+    this.params = { ...moment.params };
+    this.seed = moment.seed;
+    this.syncControls();
+    this.pendingMoment = moment;
+    if (run || shared.booted) {
+      this.showMoment(moment);
+      return;
+    }
+    this.setState(this.run === null ? "idle" : this.root.dataset.state);
+    const title = this.scenarioSpec().title;
+    const size = this.spec.runtime ? `; the first time, this downloads the Python runtime (${formatMB(this.spec.runtime.bytes)})` : "";
+    this.say(`This link shows step ${moment.step} of “${title}”. Run to see this moment${size}. The picture is the build's preview until then.`);
+  }
+
+  showMoment(moment) {
+    this.start({ play: false, moment });
+  }
+
+  /** A link that cannot be shown: say why, and show the scenario's start instead. */
+  linkFailed(reason) {
+    this.pendingMoment = null;
+    const scenario = this.scenarioSpec() || this.demo.scenarios[0];
+    this.scenario = scenario.name;
+    this.params = { ...scenario.params };
+    this.syncControls();
+    const restart = this.run !== null || shared.booted;
+    this.setState(this.run === null ? "idle" : this.root.dataset.state);
+    const message = `This link could not be used: ${reason}. Showing the start of “${scenario.title}” instead.`;
+    if (restart) {
+      this.start({ play: false }).then(() => this.say(message));
+    } else this.say(message);
+  }
+
+  /** The setup links of earlier versions (#demo=NAME&scenario=..&seed=..&p.NAME=..). */
+  restoreSetup() {
     const query = new URLSearchParams(location.hash.slice(1));
-    if (query.get("demo") !== this.demo.name || this.root.dataset.restored) return;
+    if (query.get("demo") !== this.demo.name) return;
     const first = document.querySelector(`[data-demo="${this.demo.name}"]`);
     if (first !== this.root) return;
     const scenario = this.demo.scenarios.find((s) => s.name === query.get("scenario"));
@@ -489,17 +785,63 @@ class Widget {
       this.params[param.name] = value;
     }
     this.root.dataset.restored = "true";
+    this.syncControls();
     this.root.scrollIntoView();
   }
 
   async copyLink() {
-    const url = `${location.href.split("#")[0]}${this.hashFor()}`;
+    const url = this.momentURL();
     history.replaceState(history.state, "", url);
+    const what = this.run === null ? "this setup" : `step ${this.steps}`;
     try {
       await navigator.clipboard.writeText(url);
-      this.say("Link to this setup copied.");
+      this.say(`Link to ${what} copied.`);
     } catch {
-      this.say("Link to this setup is now in the address bar.");
+      this.say(`Link to ${what} is now in the address bar.`);
+    }
+  }
+
+  // --- downloads --------------------------------------------------------------------
+
+  fileName(extension) {
+    const step = this.run === null ? "preview" : `step-${this.steps}`;
+    return `${this.demo.name}-${this.scenario}-seed-${this.seed}-${step}.${extension}`;
+  }
+
+  downloadSVG() {
+    const svg = this.frame.querySelector("svg");
+    if (!svg) {
+      this.say("There is no picture to download yet.");
+      return;
+    }
+    const scenario = this.scenarioSpec();
+    const when = this.run === null ? "the build's preview" : this.momentText().toLowerCase();
+    const caption = `${scenario.title}. ${scenario.caption}`;
+    const text = standaloneSVG(svg, { title: `${this.demo.title}: ${scenario.title}, ${when}`, caption, url: this.momentURL() });
+    save(new Blob([text], { type: "image/svg+xml" }), this.fileName("svg"));
+    this.say(`Saved ${this.fileName("svg")}: the picture, its caption and a link to this moment.`);
+  }
+
+  async downloadCSV() {
+    if (this.run === null) return;
+    if (this.root.dataset.state === "running") this.togglePause();
+    const generation = this.generation;
+    const button = this.q("[data-demo-csv]");
+    button.disabled = true;
+    try {
+      let reply = { done: false };
+      for (let first = true; !reply.done; first = false) {
+        reply = await shared.request(RequestType.SERIES, { run: this.run, first }, this.spec.timeouts.step, this);
+        if (generation !== this.generation) return;
+        if (!reply.done) this.say(`Gathering the run's metrics… ${Math.round(reply.progress * 100)} %`);
+      }
+      const rows = reply.csv.trimEnd().split("\n").length - 1;
+      save(new Blob([reply.csv], { type: "text/csv" }), this.fileName("csv"));
+      this.say(`Saved ${this.fileName("csv")}: the run's metrics over simulated time, ${rows} rows.`);
+    } catch (error) {
+      if (generation === this.generation) this.fail(error);
+    } finally {
+      button.disabled = this.run === null;
     }
   }
 
@@ -528,6 +870,38 @@ function mountAll() {
     }
   }
 }
+
+function widgetFor(id) {
+  const root = document.getElementById(id);
+  return [...widgets].find((widget) => widget.root === root) || null;
+}
+
+// A note's links to a moment (the build writes them with data-demo-moment): the demo
+// they name goes to that moment, and the address becomes the moment's link. Captured
+// before instant navigation sees the click.
+document.addEventListener(
+  "click",
+  (event) => {
+    const link = event.target instanceof Element && event.target.closest("a[data-demo-moment]");
+    if (!link || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    const widget = widgetFor(link.dataset.demoMoment);
+    if (!widget) return;
+    event.preventDefault();
+    event.stopPropagation();
+    const hash = new URL(link.href).hash;
+    history.replaceState(history.state, "", hash);
+    widget.followLink(splitHash(hash).query ?? "", { scroll: true, run: true });
+    widget.frame.focus({ preventScroll: true });
+  },
+  true,
+);
+
+// A moment's link typed or pasted into the address bar of a page already open.
+window.addEventListener("hashchange", () => {
+  const { id, query } = splitHash(location.hash);
+  const widget = query !== null && widgetFor(id);
+  if (widget) widget.followLink(query, { scroll: true, run: true });
+});
 
 // Material re-renders the page on instant navigation and announces it on document$.
 if (window.document$) window.document$.subscribe(mountAll);

@@ -11,7 +11,7 @@ export const RequestType = Object.freeze({
   START: "start", // a fresh run for a widget, or a moment: {run, demo, scenario, params, seed, inputs, step}
   STEP: "step", // advance a run: {run, count, fork} (fork: drop the history after the step shown)
   SEEK: "seek", // show a step already reached: {run, step}
-  SERIES: "series", // the run's metrics over time as CSV: {run}
+  SERIES: "series", // gather the run's metrics over time for a CSV, in pieces: {run, first}
   ACT: "act", // a reader's action: {run, action, arg}
   SET: "set", // change a parameter: {run, name, value}
   DROP: "drop", // forget a run: {run}

@@ -236,7 +236,7 @@ const handlers = {
     snapshot(bridge.start(run, demo, scenario, JSON.stringify(params), seed, JSON.stringify(inputs), step)),
   [RequestType.STEP]: ({ run, count, fork = false }) => snapshot(bridge.step(run, count, fork)),
   [RequestType.SEEK]: ({ run, step }) => snapshot(bridge.seek(run, step)),
-  [RequestType.SERIES]: ({ run }) => ({ csv: bridge.series(run), output: takeOutput() }),
+  [RequestType.SERIES]: ({ run, first }) => ({ ...JSON.parse(bridge.series(run, first)), output: takeOutput() }),
   [RequestType.ACT]: ({ run, action, arg }) => snapshot(bridge.act(run, action, arg ?? null)),
   [RequestType.SET]: ({ run, name, value }) => snapshot(bridge.set_param(run, name, JSON.stringify(value))),
   [RequestType.DROP]: ({ run }) => {
