@@ -99,11 +99,19 @@ def _sample_meta() -> dict:
     return yaml.safe_load(sample.removeprefix("---\n").removesuffix("---\n"))
 
 
+def moment_link_example() -> str:
+    return only(fences(section(CONTRIBUTING, "### Link to a moment")), "md")
+
+
 def _sample_note() -> tuple[str, str]:
-    """The sample's path and a note made of the sample and the demo block example."""
+    """The sample's path and a note made of the sample, the demo block example and the
+    moment link example."""
     meta = _sample_meta()
     path = f"docs/{meta['event']}/{slugify(meta['title'])}.md"
-    note = f"{front_matter_sample()}\nThe talk in one paragraph.\n\n{demo_block_example()}"
+    note = (
+        f"{front_matter_sample()}\nThe talk in one paragraph.\n\n{demo_block_example()}\n"
+        f"{moment_link_example()}"
+    )
     return path, note
 
 
@@ -153,6 +161,13 @@ def test_demo_block_example_builds_with_what_it_asks_for(sample_site):
     # The page shows a real frame computed at build time, before anyone presses Run.
     frame = text[text.index("data-demo-frame") :]
     assert frame.split(">", 1)[1].lstrip().startswith("<svg")
+    # The moment link example points at that embed, at that step, with its parameters.
+    link = re.search(r'<a href="([^"]+)" data-demo-moment="([^"]+)"', text)
+    assert link.group(2) == f"demo-{settings['name']}"
+    assert html.unescape(link.group(1)) == (
+        f"#demo-{settings['name']}?v=1&s=rating-outage&seed={settings['seed']}&t=160"
+        "&p=breakers:true"
+    )
 
 
 def test_demo_block_comments_match_the_checker():
@@ -202,10 +217,11 @@ def test_event_marker_is_the_one_the_plugin_looks_for():
 # --- README: the error lines, the generated pages, the layout and the commands ------
 
 
-def _broken_edge_note(text: str) -> str:
-    """What README's example describes: the date as 'June 13' and a demo 'edge' listed."""
+def _broken_note(text: str) -> str:
+    """What README's example describes: the date as 'June 13' and a demo listed that
+    does not exist."""
     broken, dated = re.subn(r"(?m)^date: .*$", "date: June 13", text, count=1)
-    broken, listed = re.subn(r"(?m)^(tags: .*)$", r"\1\ndemos: [edge]", broken, count=1)
+    broken, listed = re.subn(r"(?m)^(tags: .*)$", r"\1\ndemos: [mindfulness]", broken, count=1)
     assert dated == listed == 1
     return broken
 
@@ -214,8 +230,8 @@ def _broken_edge_note(text: str) -> str:
 def broken_copy(tmp_path) -> Path:
     """The project's docs in a temp folder, with README's example mistakes made."""
     shutil.copytree(ROOT / "docs", tmp_path / "docs")
-    note = tmp_path / "docs/srecon19apac/edge-computing.md"
-    note.write_text(_broken_edge_note(note.read_text(encoding="utf-8")), encoding="utf-8")
+    note = tmp_path / "docs/srecon19apac/collective-mindfulness.md"
+    note.write_text(_broken_note(note.read_text(encoding="utf-8")), encoding="utf-8")
     (tmp_path / "demos").symlink_to(ROOT / "demos")
     (tmp_path / "mkdocs.yml").write_text(mkdocs_yml(demos=ROOT / "demos"), encoding="utf-8")
     return tmp_path
