@@ -35,7 +35,7 @@ PARAMS = (
         "max-age",
         (
             ("max-age", "max-age=N (every cache)"),
-            ("s-maxage", "max-age=5, s-maxage=N (no stale in shared caches)"),
+            ("s-maxage", "s-maxage=N (no stale at the edge)"),
         ),
         live=True,
     ),
@@ -46,9 +46,9 @@ PARAMS = (
         "Paywall: where a reader's subscription lives",
         "origin",
         (
-            ("origin", "at the origin (fetched on a miss)"),
-            ("region", "in a replica per continental region"),
-            ("token", "in a signed token the reader sends"),
+            ("origin", "at the origin"),
+            ("region", "in a replica per region"),
+            ("token", "in a signed token"),
         ),
         live=True,
     ),
@@ -86,7 +86,7 @@ SCENARIOS = (
     ),
     Scenario(
         name="normalisation-on",
-        title="Normalised at the edge: a device class and a language",
+        title="Normalised: device class and language",
         caption=(
             "The same readers, but the edge function first maps the user agent to one of "
             "three device classes, Accept-Language to one of the site's three languages and "

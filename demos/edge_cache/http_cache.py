@@ -25,7 +25,8 @@ go upstream.
 
 from __future__ import annotations
 
-import email.utils
+import re
+import time
 from dataclasses import dataclass, field
 
 __all__ = [
@@ -125,6 +126,8 @@ def delta_seconds(directives: dict, name: str) -> int | None:
 
 
 _DATES: dict[int, str] = {}
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def http_date(seconds: float) -> str:
@@ -132,10 +135,53 @@ def http_date(seconds: float) -> str:
     whole = int(seconds // 1)
     text = _DATES.get(whole)
     if text is None:
+        t = time.gmtime(EPOCH + whole)
+        text = (
+            f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year} "
+            f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT"
+        )
         if len(_DATES) > 4096:
             _DATES.clear()
-        text = _DATES[whole] = email.utils.formatdate(EPOCH + whole, usegmt=True)
+        _DATES[whole] = text
     return text
+
+
+_CLOCK = r"(\d\d):(\d\d):(\d\d)"
+_IMF_FIXDATE = re.compile(rf"^[A-Z][a-z]{{2}}, (\d\d) ([A-Z][a-z]{{2}}) (\d{{4}}) {_CLOCK} GMT$")
+_RFC850 = re.compile(rf"^[A-Z][a-z]{{5,8}}, (\d\d)-([A-Z][a-z]{{2}})-(\d\d) {_CLOCK} GMT$")
+_ASCTIME = re.compile(rf"^[A-Z][a-z]{{2}} ([A-Z][a-z]{{2}}) ([ \d]\d) {_CLOCK} (\d{{4}})$")
+
+
+def _days_from_civil(year: int, month: int, day: int) -> int:
+    """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm)."""
+    year -= month <= 2
+    era = year // 400
+    yoe = year - era * 400
+    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def _http_date_seconds(text: str) -> float | None:
+    if match := _IMF_FIXDATE.match(text):
+        day, month, year, hour, minute, second = match.groups()
+    elif match := _RFC850.match(text):
+        day, month, short, hour, minute, second = match.groups()
+        # RFC 9110 §5.6.7: a two-digit year more than 50 years ahead is in the past.
+        year = 2000 + int(short)
+        if year > time.gmtime(EPOCH).tm_year + 50:
+            year -= 100
+    elif match := _ASCTIME.match(text):
+        month, day, hour, minute, second, year = match.groups()
+    else:
+        return None
+    if month not in _MONTHS:
+        return None
+    day, hour, minute, second = int(day), int(hour), int(minute), int(second)
+    if not (1 <= day <= 31 and hour < 24 and minute < 60 and second < 61):
+        return None
+    days = _days_from_civil(int(year), _MONTHS.index(month) + 1, day)
+    return float(days * 86400 + hour * 3600 + minute * 60 + second - EPOCH)
 
 
 def parse_http_date(text: str | None) -> float | None:
@@ -145,13 +191,7 @@ def parse_http_date(text: str | None) -> float | None:
         return None
     if text in _PARSED:
         return _PARSED[text]
-    parts = email.utils.parsedate_tz(text)
-    value = None
-    if parts is not None:
-        try:
-            value = float(email.utils.mktime_tz(parts) - EPOCH)
-        except (OverflowError, ValueError):
-            value = None
+    value = _http_date_seconds(text.strip())
     if len(_PARSED) > 4096:
         _PARSED.clear()
     _PARSED[text] = value

@@ -77,6 +77,12 @@ def test_http_dates_in_all_three_forms():
     assert parse_http_date("Thursday, 13-Jun-19 00:00:30 GMT") == 30.0
     assert parse_http_date("Thu Jun 13 00:00:30 2019") == 30.0
     assert parse_http_date("0") is None
+    assert parse_http_date("Thu, 13 Jun 2019 24:00:00 GMT") is None
+    # A two-digit year more than 50 years ahead is the most recent such year in the past.
+    assert parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT") == parse_http_date(
+        "Sun Nov  6 08:49:37 1994"
+    )
+    assert parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT") == 784111777 - EPOCH
     assert EPOCH == 1560384000
 
 
