@@ -33,12 +33,6 @@ from demokit import Runner  # noqa: E402
 from demokit import worker as bridge  # noqa: E402
 from livenotes.demos import discover  # noqa: E402
 
-PAGES = {
-    "skinny": "srecon19apac/implementing-distributed-consensus/",
-    "circuit_breaker": "srecon19apac/critical-path-analysis/",
-    "memory_pressure": "srecon19apac/linux-memory-management/",
-}
-
 IN_BROWSER = """async ([seconds, frames]) => {
   const spec = JSON.parse(document.querySelector('[data-demo]').dataset.demoSpec);
   const abs = (url) => new URL(url, document.baseURI).href;
@@ -47,7 +41,8 @@ IN_BROWSER = """async ([seconds, frames]) => {
   const call = (type, payload) => new Promise((resolve, reject) => {
     const id = next++;
     const listen = (event) => {
-      if (event.data.id !== id) return;
+      // Notices carry a request's id too ("computing"); only ok/error answer it.
+      if (event.data.id !== id || (event.data.type !== 'ok' && event.data.type !== 'error')) return;
       worker.removeEventListener('message', listen);
       event.data.type === 'ok' ? resolve(event.data) : reject(new Error(event.data.message));
     };
@@ -104,7 +99,9 @@ def main() -> None:
     args = parser.parse_args()
     import demokit  # noqa: F401  (the bridge imports demos.<name>; make them importable)
 
-    discover(ROOT / "demos")
+    packages = discover(ROOT / "demos")
+    # Each demo runs on its talk's page (the note that embeds it first).
+    pages = {name: f"{p.demo.talk}/" for name, p in sorted(packages.items()) if p.demo}
     chromium = shutil.which("chromium") or sys.exit(
         "no chromium on PATH (apt-get install chromium)"
     )
@@ -121,7 +118,7 @@ def main() -> None:
                 executable_path=chromium, args=["--no-sandbox", "--disable-gpu"]
             )
             page = browser.new_page()
-            for name, path in PAGES.items():
+            for name, path in pages.items():
                 demo = bridge.load(name)
                 native = in_cpython(name, args.seconds, args.frames)
                 page.goto(f"http://127.0.0.1:{port}/{path}")

@@ -481,6 +481,10 @@ def _clip(text: str, limit: int) -> str:
 CHECKPOINT_EVERY = 100
 """Steps between the runner's checkpoints, at least: seeking re-simulates from the
 nearest earlier one."""
+RESIM_SECONDS = 0.03
+"""Stepping time between checkpoints, at most: a demo whose steps are slow is also
+checkpointed between the every-100-steps ones, so that a seek re-simulates about this
+long at most, measured in the interpreter that runs it (Pyodide in the browser)."""
 CHECKPOINT_BUDGET = 16_000_000
 """Bytes of pickled checkpoints one run may keep (the worker holds one run per widget).
 Past it every other checkpoint goes and the spacing doubles, so a run of any length
@@ -597,6 +601,7 @@ class Runner:
         """What the pickled checkpoints hold, at most :data:`CHECKPOINT_BUDGET`."""
         self._stepped_s = 0.0  # time spent in sim.step() since the last checkpoint
         self._checkpoint_s = 0.0  # what the last checkpoint cost
+        self._resim_s = RESIM_SECONDS
         self._forks = 0  # how often the recorded future was dropped (see timeline_key)
         self._restart()
         self._furthest = self.marks  # the marks of the run up to ``reached``
@@ -663,12 +668,13 @@ class Runner:
         checkpoint = _freeze((self.sim, self._cues, self.params, self.marks, self._seen_marks))
         self._checkpoints[self.steps] = checkpoint
         self.checkpoint_bytes += _size(checkpoint)
-        while self.checkpoint_bytes > CHECKPOINT_BUDGET and self._checkpoints:
+        while self.checkpoint_bytes > CHECKPOINT_BUDGET and len(self._checkpoints) > 1:
             self.checkpoint_every *= 2
-            for s in [s for s in self._checkpoints if s % self.checkpoint_every]:
+            self._resim_s *= 2
+            for s in sorted(self._checkpoints)[1::2]:
                 self._drop_checkpoint(s)
-            if self.checkpoint_every > max(self._checkpoints, default=0):
-                break  # one checkpoint over the budget: keep nothing but step 0
+        if self.checkpoint_bytes > CHECKPOINT_BUDGET:  # one checkpoint over the budget
+            self._drop_checkpoint(self.steps)
         self._checkpoint_s = time.perf_counter() - started
         self._stepped_s = 0.0
 
@@ -687,7 +693,7 @@ class Runner:
             self._apply_due_cues()
             self._collect_marks()
             if (
-                self.steps % self.checkpoint_every == 0
+                (self.steps % self.checkpoint_every == 0 or self._stepped_s >= self._resim_s)
                 and self.steps not in self._checkpoints
                 and self._stepped_s * CHECKPOINT_SHARE >= self._checkpoint_s
             ):
