@@ -75,6 +75,16 @@ def test_axe_on_each_widget_state(context, real_url, fixture_url):
     page.get_by_role("button", name="Pause").click()
     wait_state(page, "paused")
     problems += _axe_violations(page)
+    # Scrubbed back, with the timeline's list of moments open.
+    page.get_by_role("slider", name="Timeline").first.focus()
+    page.keyboard.press("Home")
+    page.wait_for_function(
+        "() => document.querySelector('[data-demo] [data-demo-clock]').textContent.startsWith('Step 0 ')"
+    )
+    summary = page.locator("[data-demo] summary").first
+    if summary.is_visible():
+        summary.click()
+    problems += _axe_violations(page)
     page.goto(fixture_url + "testconf/fault-raise/")
     page.wait_for_selector("[data-demo][data-mounted]")
     page.get_by_role("button", name="Run", exact=True).click()
