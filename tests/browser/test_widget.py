@@ -347,3 +347,20 @@ def test_stopping_a_stuck_step_ends_the_worker_and_tells_the_other_widget(open_p
     assert step_shown(page, 0) < before  # a fresh run, in a fresh worker
     assert recorder.count("pyodide.asm.wasm") == 2
     assert page.evaluate(RUNS_IN_WORKER) == 1
+
+
+def test_a_moment_link_names_the_embed_it_means(open_page):
+    """Two embeds of one demo have their own ids; the note's link to the second sets the
+    second, and the first stays as it was."""
+    page, recorder = open_page("testconf/two-demos/")
+    ids = page.eval_on_selector_all("[data-demo]", "(els) => els.map((el) => el.id)")
+    assert ids == ["demo-faulty", "demo-faulty-2"]
+    link = page.get_by_role("link", name="the second one at step 7")
+    assert link.get_attribute("href").endswith("#demo-faulty-2?v=1&s=long&seed=1&t=7&p=limit:50")
+    link.click()
+    second = "#demo-faulty-2"
+    wait_state(page, "paused", selector=second)
+    assert "Ticker at step 7" in frame_text(page, second)
+    assert page.input_value(f"{second} [data-demo-param=limit]") == "50"
+    assert page.get_attribute("#demo-faulty", "data-state") == "idle"
+    assert "Ticker at step 2" in frame_text(page, "#demo-faulty")  # still its preview
