@@ -131,8 +131,9 @@ SCENARIOS = (
         caption=(
             f"At {_WARM:g} s a load test sends 300 req/s from a generator next to the "
             "origin. It goes straight to the origin: no caches, no edge functions, no last "
-            "mile. The origin, sized for 250 req/s, saturates; the test reports errors and "
-            "slow answers that readers would never see, and says nothing about the edge."
+            "mile. The origin, sized for 250 req/s, saturates: the test reports slow answers "
+            "and errors, readers' cache misses start failing too, and nothing is learnt "
+            "about the edge."
         ),
         params={"normalise": True},
         script=(Cue(_WARM, "start_load_test", "origin_dc"),),

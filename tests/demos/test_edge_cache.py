@@ -262,6 +262,19 @@ def test_the_same_load_test_from_the_far_edge_is_absorbed_and_shows_the_paywall(
     assert v_far["paywall_state_fetches"] > 2 * v_dc["paywall_state_fetches"]
 
 
+def test_stale_while_revalidate_answers_at_once_and_refreshes_in_the_background():
+    """RFC 5861 §3: inside the window a cache serves the stale article and revalidates
+    it in the background; the refreshed copy replaces it when it arrives."""
+    runner = run("normalisation-on", 400, stale_while_revalidate=60)
+    w = runner.sim.window()
+    assert all(w[STALE + tier] > 0 for tier in (LAST_MILE, ISP, CITY))
+    assert runner.sim.totals["stale_on_error"] == 0  # the origin is up: these are not errors
+    plain = run("normalisation-on", 400)
+    assert sum(plain.sim.window()[STALE + tier] for tier in (LAST_MILE, ISP, CITY)) == 0
+    assert values(runner)["latency_p50"] <= values(plain)["latency_p50"]
+    assert values(runner)["origin_requests"] < values(plain)["origin_requests"]
+
+
 def test_datacentre_health_checks_miss_a_last_mile_failure():
     runner = run("last-mile-failure", 300)
     assert marks(runner) == ["last_mile_broken", "users_see_errors", "health_check_missed"]
