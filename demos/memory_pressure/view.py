@@ -78,12 +78,20 @@ def phase(machine: Machine) -> str:
 
 _pictures: WeakKeyDictionary[Machine, tuple[tuple, str]] = WeakKeyDictionary()
 """Each machine's last SVG and what it was drawn from: the widget asks for a frame on
-every animation frame, and the picture changes only with the history, kills or limits."""
+every animation frame, and the picture changes only with the history, kills, limits or
+the PSI lines it prints. A frame must never depend on when earlier frames were drawn."""
 
 
 def render(machine: Machine) -> Frame:
     """The current frame: SVG, status line, metrics and log."""
-    key = (machine.history.version, len(machine.kills), machine.killer, _limits(machine))
+    # The picture also prints /proc/pressure/memory, whose totals move every tick.
+    key = (
+        machine.history.version,
+        len(machine.kills),
+        machine.killer,
+        _limits(machine),
+        machine.psi.show(),
+    )
     cached = _pictures.get(machine)
     if cached is None or cached[0] != key:
         cached = (key, render_svg(machine))

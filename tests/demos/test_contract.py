@@ -345,3 +345,17 @@ def test_the_csv_holds_every_metric_over_time(name):
     values = runner.frame().values
     assert len(header) == 2 + len({name for name, _, _ in values}) or not values
     assert [line.split(",")[0] for line in lines[1:]] == [str(k) for k in range(runner.reached + 1)]
+
+
+@pytest.mark.parametrize(("name", "scenario"), CASES, ids=IDS)
+def test_a_frame_does_not_depend_on_when_earlier_frames_were_drawn(name, scenario):
+    """The widget draws whenever a batch of steps ends, which depends on wall time; a
+    recording draws every few steps; a link draws once. All must show the same frame."""
+    demo = DEMOS[name]
+    steps = min(contract_drive.total_steps(demo, scenario), 400)
+    drawn_often = Runner(demo, scenario)
+    while drawn_often.steps < steps and drawn_often.step(3):
+        drawn_often.snapshot()
+    drawn_once = Runner(demo, scenario)
+    drawn_once.step(drawn_often.steps)
+    assert drawn_once.snapshot() == drawn_often.snapshot()
