@@ -302,6 +302,9 @@ class Scenario:
     params: dict = field(default_factory=dict)
     script: tuple[Cue, ...] = ()
     preview_steps: int = 100
+    record_steps: int = 0
+    """How far the build records the scenario for readers without the Python runtime;
+    0: thirty seconds of play at 1x (see ``livenotes.recordings``)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _SLUG.match(self.name):

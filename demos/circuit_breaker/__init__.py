@@ -110,6 +110,7 @@ SCENARIOS = (
         params={"breakers": False, "fallbacks": True, **_DEMO_BREAKER},
         script=(Cue(10.0, "break", "rating"),),
         preview_steps=160,
+        record_steps=240,  # a minute: the outage, the breaker and the recovery
     ),
     Scenario(
         name="rating-outage-with-breaker",
@@ -124,6 +125,7 @@ SCENARIOS = (
         params={"breakers": True, "fallbacks": True, **_DEMO_BREAKER},
         script=(Cue(10.0, "break", "rating"),),
         preview_steps=160,
+        record_steps=240,  # a minute: the outage, the breaker and the recovery
     ),
     Scenario(
         name="slow-dependency",
@@ -143,6 +145,7 @@ SCENARIOS = (
         },
         script=(Cue(10.0, "slow", "promotions"),),
         preview_steps=160,
+        record_steps=240,  # a minute: the outage, the breaker and the recovery
     ),
     Scenario(
         name="flapping-half-open",
@@ -157,6 +160,7 @@ SCENARIOS = (
         params={"breakers": True, "fallbacks": True, **_DEMO_BREAKER, "payment_failure_rate": 45.0},
         script=(Cue(5.0, "break", "payment"), Cue(20.0, "heal", "payment")),
         preview_steps=240,
+        record_steps=240,
     ),
 )
 
