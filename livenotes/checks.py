@@ -15,6 +15,7 @@ from pathlib import Path
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import Files
 
+from livenotes import recordings
 from livenotes.content import check_html
 from livenotes.demos import Embed, EmbedMoved, mark_embeds, preview
 from livenotes.frontmatter import NoteError, Problem, Source, split_lines
@@ -115,6 +116,21 @@ def report(problems: list[Problem]) -> str:
     """Every problem once, one per line, sorted by file and line."""
     unique = sorted(set(problems))
     return f"{len(unique)} problem(s) in the notes:\n{NoteError(unique)}"
+
+
+def add_recordings(
+    files: Files, config, index: SiteIndex, cache_root: Path, enabled: bool
+) -> tuple[dict[str, list[dict]], list[Problem]]:
+    """Record (or take from the cache) every run the site's embeds can play without
+    the Python runtime, and add the files to the site."""
+    if not enabled or not index.embeds:
+        return {}, []
+    from mkdocs.structure.files import File
+
+    entries, paths, problems = recordings.for_site(index, cache_root / "recordings")
+    for site_path, path in paths:
+        files.append(File.generated(config, site_path, abs_src_path=str(path)))
+    return entries, problems
 
 
 def check_project(config_file: Path) -> tuple[SiteIndex | None, list[Problem]]:

@@ -30,3 +30,7 @@ class LiveNotesConfig(Config):
 
     previews = Type(bool, default=True)
     """Render each embedded demo's preview frame with CPython at build time."""
+
+    recordings = Type(bool, default=True)
+    """Record each embedded demo's scenarios with CPython at build time, so readers can
+    play them without the Python runtime (cached in ``runtime_cache``/recordings)."""

@@ -66,6 +66,7 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
         self.env: Environment | None = None
         self.root = Path.cwd()
         self.runtime: dict[str, Any] = {}
+        self.recordings: dict[str, list[dict]] = {}
         self.wheels: dict[str, str] = {}  # demo name (or "demokit") -> site path
         self.previews: dict[tuple[str, int], dict | None] = {}
         self.rendered: dict[tuple, str] = {}  # widget HTML by what it depends on
@@ -113,6 +114,12 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
                 files.append(File.generated(config, src_uri, content=content))
             self.index.urls[src_uri] = files.get_file_from_path(src_uri).url
         self._add_wheels(files, config)
+        recorded, problems = checks.add_recordings(
+            files, config, self.index, self.root / self.config.runtime_cache, self.config.recordings
+        )
+        if problems:
+            raise PluginError(checks.report(problems))
+        self.recordings = recorded
         if self.config.runtime:
             self._add_runtime(files, config)
         return files
@@ -369,6 +376,9 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
             "seed": demo.seed if embed.seed is None else embed.seed,
             "seeds": [demokit.SEED_MIN, demokit.SEED_MAX],
             "wheels": [url(self.wheels["demokit"]), url(self.wheels[embed.name])],
+            "recordings": [
+                {**entry, "url": url(entry["url"])} for entry in self.recordings.get(embed.name, [])
+            ],
             "worker": url("assets/livenotes/worker.js"),
             "timeouts": {
                 "boot": self.config.runtime_timeout * 1000,

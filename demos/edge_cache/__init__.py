@@ -83,6 +83,7 @@ SCENARIOS = (
         ),
         params={"normalise": False},
         preview_steps=300,
+        record_steps=250,
     ),
     Scenario(
         name="normalisation-on",
@@ -96,6 +97,7 @@ SCENARIOS = (
         ),
         params={"normalise": True},
         preview_steps=300,
+        record_steps=250,
     ),
     Scenario(
         name="origin-outage",
@@ -109,6 +111,7 @@ SCENARIOS = (
         params={"normalise": True, "stale_if_error": False},
         script=(Cue(_WARM, "origin_down"),),
         preview_steps=400,
+        record_steps=250,
     ),
     Scenario(
         name="origin-outage-stale-if-error",
@@ -124,6 +127,7 @@ SCENARIOS = (
         params={"normalise": True, "stale_if_error": True},
         script=(Cue(_WARM, "origin_down"),),
         preview_steps=400,
+        record_steps=250,
     ),
     Scenario(
         name="load-test-origin-dc",
@@ -138,6 +142,7 @@ SCENARIOS = (
         params={"normalise": True},
         script=(Cue(_WARM, "start_load_test", "origin_dc"),),
         preview_steps=300,
+        record_steps=250,
     ),
     Scenario(
         name="load-test-far-edge",
@@ -151,6 +156,7 @@ SCENARIOS = (
         params={"normalise": True},
         script=(Cue(_WARM, "start_load_test", "far_edge"),),
         preview_steps=300,
+        record_steps=250,
     ),
     Scenario(
         name="last-mile-failure",
@@ -165,6 +171,7 @@ SCENARIOS = (
         params={"normalise": True},
         script=(Cue(_WARM, "break_last_mile", "syd-a1"),),
         preview_steps=300,
+        record_steps=250,
     ),
 )
 
