@@ -51,3 +51,14 @@ def wait_state(
 
 def frame_text(page: Page, selector: str = "[data-demo]") -> str:
     return page.inner_html(f"{selector} [data-demo-frame]")
+
+
+LIVE_CHOICE = "try { localStorage.setItem('livenotes.runtime', 'live'); } catch (error) {}"
+"""The reader's choice "load the Python runtime at once" (demos.js, CHOICE_KEY), set
+before any page script runs: for tests of the live runtime rather than of recordings."""
+
+
+def prefer_live(target):
+    """Make ``target`` (a browser context or a page) choose the live runtime."""
+    target.add_init_script(script=LIVE_CHOICE)
+    return target

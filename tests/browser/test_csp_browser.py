@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from livenotes import csp
-from tests.browser.helpers import Recorder, wait_state
+from tests.browser.helpers import Recorder, prefer_live, wait_state
 from tests.conftest import EVENT_PAGE, GOOD_TALK, free_port, mkdocs_yml, run_build
 
 pytestmark = pytest.mark.browser
@@ -124,7 +124,7 @@ def _worker(page):
 def test_every_page_runs_without_a_violation(browser, real_site, real_url):
     pages = _html_pages(real_site)
     assert len(pages) >= 15 and "404.html" in pages
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = prefer_live(browser.new_context(viewport={"width": 1280, "height": 900}))
     violations = Violations(context)
     recorder = Recorder(real_url)
     page = recorder.attach(context.new_page())
@@ -195,7 +195,7 @@ def _changed(page, selector: str, before: str, timeout: int = 10_000) -> None:
 def test_every_demo_through_its_controls_runs_without_a_violation(browser, real_site, real_url):
     demos = _demo_pages(real_site)
     assert set(demos) >= {"skinny", "circuit_breaker", "memory_pressure"}, demos
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = prefer_live(browser.new_context(viewport={"width": 1280, "height": 900}))
     violations = Violations(context)
     recorder = Recorder(real_url)
     page = recorder.attach(context.new_page())
@@ -295,7 +295,7 @@ def tiny(tmp_path_factory):
 def test_an_injected_script_handler_and_style_are_blocked(browser, serve, tiny, delivery):
     folder, port = tiny[delivery]
     base = serve(folder, port)
-    context = browser.new_context()
+    context = prefer_live(browser.new_context())
     violations = Violations(context)
     page = context.new_page()
     response = page.goto(base + "testconf/good/", wait_until="load")
@@ -363,7 +363,7 @@ def test_mkdocs_serve_reloads_the_page_after_a_note_is_edited(browser, tmp_path)
     try:
         base = f"http://127.0.0.1:{port}/"
         _wait_for_server(base, process, log)
-        context = browser.new_context()
+        context = prefer_live(browser.new_context())
         violations = Violations(context)
         recorder = Recorder(base)
         page = recorder.attach(context.new_page())

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.browser.helpers import Recorder, wait_state
+from tests.browser.helpers import Recorder, prefer_live, wait_state
 
 pytestmark = pytest.mark.browser
 
@@ -27,7 +27,7 @@ def site(real_url):
 
 @pytest.fixture
 def page(browser, site):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = prefer_live(browser.new_context(viewport={"width": 1280, "height": 900}))
     recorder = Recorder(site)
     page = recorder.attach(context.new_page())
     page.recorder = recorder

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from livenotes.runtime import runtime_dir
-from tests.browser.helpers import Recorder, wait_state
+from tests.browser.helpers import Recorder, prefer_live, wait_state
 from tests.conftest import DEMO_TALK, EVENT_PAGE, FIXTURES, ROOT, free_port
 
 pytestmark = pytest.mark.browser
@@ -98,7 +98,7 @@ def test_a_fresh_site_builds_with_the_installed_plugin_and_its_demo_runs(
     assert 'class="ln-talk-header"' in talk and "data-demo=" in talk
 
     base = serve(site, port)
-    page = browser.new_page()
+    page = prefer_live(browser.new_page())
     recorder = Recorder(base)
     recorder.attach(page)
     page.goto(base + "testconf/talk/")

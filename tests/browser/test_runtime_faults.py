@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from tests.browser.helpers import Recorder, frame_text, wait_state
+from tests.browser.helpers import Recorder, frame_text, prefer_live, wait_state
 from tests.conftest import _Handler
 
 pytestmark = pytest.mark.browser
@@ -108,7 +108,7 @@ def broken(browser, faulty_host):
         faults.rules.update(rules)
         faults.served.clear()
         faults.requests.clear()
-        context = browser.new_context(viewport={"width": width, "height": 900})
+        context = prefer_live(browser.new_context(viewport={"width": width, "height": 900}))
         contexts.append(context)
         recorder = Recorder(base)
         page = recorder.attach(context.new_page())

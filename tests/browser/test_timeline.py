@@ -18,7 +18,7 @@ from urllib.parse import unquote
 import pytest
 
 from demokit import Runner
-from tests.browser.helpers import Recorder, frame_text, wait_state
+from tests.browser.helpers import Recorder, frame_text, prefer_live, wait_state
 
 pytestmark = pytest.mark.browser
 
@@ -36,8 +36,10 @@ def open_page(browser, site):
     opened = []
 
     def open_(path: str = PAGE, width: int = 1280, **options):
-        context = browser.new_context(
-            viewport={"width": width, "height": 900}, accept_downloads=True, **options
+        context = prefer_live(
+            browser.new_context(
+                viewport={"width": width, "height": 900}, accept_downloads=True, **options
+            )
         )
         recorder = Recorder(site)
         page = recorder.attach(context.new_page())

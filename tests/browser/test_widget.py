@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.browser.helpers import Recorder, frame_text, wait_state
+from tests.browser.helpers import Recorder, frame_text, prefer_live, wait_state
 
 pytestmark = pytest.mark.browser
 
@@ -21,7 +21,9 @@ def open_page(browser, site):
     contexts = []
 
     def open_(path: str, **options):
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, **options)
+        context = prefer_live(
+            browser.new_context(viewport={"width": 1280, "height": 900}, **options)
+        )
         contexts.append(context)
         recorder = Recorder(site)
         page = recorder.attach(context.new_page())

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from tests.browser.helpers import wait_state
+from tests.browser.helpers import prefer_live, wait_state
 
 pytestmark = pytest.mark.browser
 
@@ -48,7 +48,7 @@ def _axe_violations(page) -> list[str]:
 
 @pytest.fixture(scope="module")
 def context(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = prefer_live(browser.new_context(viewport={"width": 1280, "height": 900}))
     yield context
     context.close()
 

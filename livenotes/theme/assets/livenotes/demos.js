@@ -6,6 +6,7 @@
 import { Notice, RequestType } from "./messages.js";
 import { decodeMoment, encodeMoment, LinkError, splitHash } from "./moments.js";
 import { Deadline, DemoWorker, RuntimeFailure, WorkerGone } from "./protocol.js";
+import { loadRecording } from "./recording.js";
 
 const TICK_MS = 1000 / 30;
 const REDUCED_TICK_MS = 1000;
@@ -13,6 +14,9 @@ const STATUS_EVERY_MS = 1000;
 // A healthy batch of steps answers within demokit's 50 ms budget: Stop waits this long
 // for its own request before it decides the request is stuck and ends the worker.
 const STOP_GRACE_MS = 250;
+// A run's first request imports the demo's code in the worker: it may take this many
+// times the deadline of one batch of steps.
+const START_DEADLINES = 5;
 
 /** The page's one worker (exported so that tests can ask it how many runs it holds). */
 export const shared = new DemoWorker();
@@ -20,6 +24,27 @@ const widgets = new Set();
 let runs = 0;
 
 const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
+
+// The reader's choice of runtime, remembered in this browser for every demo of the site:
+// "auto" plays recordings and loads the runtime when a change needs it (saying so and
+// its size first); "live" loads it at once; "ask" never loads it without a click.
+const CHOICE_KEY = "livenotes.runtime";
+const CHOICES = new Set(["auto", "live", "ask"]);
+function readChoice() {
+  try {
+    const stored = localStorage.getItem(CHOICE_KEY);
+    return CHOICES.has(stored) ? stored : "auto";
+  } catch {
+    return "auto"; // storage blocked: the default, every visit
+  }
+}
+function storeChoice(choice) {
+  try {
+    localStorage.setItem(CHOICE_KEY, choice);
+  } catch {
+    // not remembered; it still applies to this page
+  }
+}
 
 shared.listeners.add((message) => {
   for (const widget of widgets) widget.onWorkerEvent(message);
@@ -132,6 +157,12 @@ class Widget {
     this.seekWanted = null;
     this.seeking = false;
     this.pendingMoment = null; // a linked moment waiting for Run
+    this.recordings = this.spec.recordings || []; // recorded runs the build made
+    this.rec = null; // the recording on screen (instead of a live run)
+    this.recCursor = 0; // where playback is, in steps (fractional between frames)
+    this.choice = readChoice();
+    const choice = this.q("[data-demo-choice]"); // only when the build has a runtime
+    if (choice) choice.value = this.choice;
     this.bind();
     this.syncControls();
     const height = Number(root.dataset.demoHeight);
@@ -180,15 +211,16 @@ class Widget {
 
   /** The slider, the clock and Step back, from the run's state. */
   syncTimeline(moveThumb = true) {
-    const live = this.run !== null && this.root.dataset.state !== "loading";
+    const live = this.hasRun() && this.root.dataset.state !== "loading";
     const slider = this.timelineInput;
     slider.disabled = !live;
+    slider.step = this.rec ? String(this.rec.stride) : "1";
     slider.max = String(this.reached);
     if (moveThumb) slider.value = String(this.steps);
     slider.setAttribute("aria-valuetext", live ? this.momentText() : "No run yet: Run or Step starts one");
     this.q("[data-demo-clock]").textContent = live ? this.momentText() : `Step ${this.steps}`;
     this.q("[data-demo-back]").disabled = !live || this.steps === 0;
-    this.q("[data-demo-csv]").disabled = this.run === null;
+    this.q("[data-demo-csv]").disabled = !this.hasRun();
     if (this.reached !== this.marksReached) this.placeMarks();
   }
 
@@ -229,8 +261,16 @@ class Widget {
 
   /** Show step `step` of the run (one the run has reached); the latest request wins. */
   scrub(step) {
-    if (this.run === null || this.root.dataset.state === "loading") return;
+    if (!this.hasRun() || this.root.dataset.state === "loading") return;
     if (this.root.dataset.state === "running") this.togglePause();
+    if (this.rec) {
+      this.showRecorded(Math.max(0, Math.min(this.reached, step)));
+      const behind = this.steps < this.reached;
+      if (behind && this.root.dataset.state === "done") this.setState("paused");
+      else if (!behind && this.lastSnapshot.done) this.setState("done");
+      this.say(`${this.momentText()} (recorded). ${this.lastSnapshot.status}`);
+      return;
+    }
     this.seekWanted = Math.max(0, Math.min(this.reached, Math.round(step)));
     if (!this.seeking) this.seekLoop();
   }
@@ -275,7 +315,9 @@ class Widget {
   }
 
   onWorkerEvent(message) {
-    if (message.type === Notice.PROGRESS && this.root.dataset.state === "loading") this.say(message.stage);
+    if (message.type === Notice.PROGRESS && this.root.dataset.state === "loading") {
+      this.say(this.loadingNote ? `${this.loadingNote} ${message.stage}` : message.stage);
+    }
     // The culprit reports its own stop or deadline; a widget still loading hears of it
     // through its rejected request (see fail).
     if (message.type === Notice.TERMINATED && message.culprit !== this && this.run !== null) this.halted(message.reason);
@@ -304,14 +346,24 @@ class Widget {
     on("[data-demo-run]", "click", () => {
       // Paused runs carry the reader's actions: Run continues them instead of starting over.
       if (this.pendingMoment) this.showMoment(this.pendingMoment);
-      else if (this.root.dataset.state === "paused" && this.run !== null) {
+      else if (this.rec && this.steps >= this.rec.end && !this.rec.done) this.takeOver("Going on past the recording", () => this.play());
+      else if (this.root.dataset.state === "paused" && this.hasRun()) {
         this.generation += 1;
         this.play();
       } else this.start({ play: true });
     });
+    on("[data-demo-choice]", "change", (event) => this.choose(event.target.value));
+    on("[data-demo-load]", "click", () => {
+      const waiting = this.waiting;
+      this.waiting = null;
+      this.q("[data-demo-load]").hidden = true;
+      if (waiting) this.takeOver(waiting.reason, waiting.after, { approved: true, handover: waiting.handover });
+    });
     on("[data-demo-pause]", "click", () => this.togglePause());
     on("[data-demo-step]", "click", () => {
-      if (this.run !== null && this.steps < this.reached) this.scrub(this.steps + 1);
+      if (this.rec && this.steps < this.rec.end) this.scrub(this.steps + this.rec.stride);
+      else if (this.rec) this.takeOver("Going on past the recording", () => this.stepOnce());
+      else if (this.run !== null && this.steps < this.reached) this.scrub(this.steps + 1);
       else this.stepOnce();
     });
     on("[data-demo-back]", "click", () => this.scrub(this.steps - 1));
@@ -379,6 +431,13 @@ class Widget {
   async changeParam(input) {
     const name = input.dataset.demoParam;
     this.params[name] = this.readParam(input);
+    if (this.rec) {
+      const param = this.paramSpec(name);
+      // A live change continues the run from the step on screen; any other starts afresh.
+      if (param.live) this.takeOver(`Changing ${param.label}`, () => this.changeParam(input));
+      else await this.restartIfStarted();
+      return;
+    }
     if (this.run === null) return;
     const generation = this.generation;
     try {
@@ -402,19 +461,155 @@ class Widget {
   }
 
   async restartIfStarted() {
-    if (this.run !== null) await this.start({ play: this.playing });
+    if (this.hasRun()) await this.start({ play: this.playing });
+  }
+
+  hasRun() {
+    return this.run !== null || this.rec !== null;
+  }
+
+  // --- recorded runs ----------------------------------------------------------------
+
+  /** The build's recording of the current setup, if there is one. */
+  recordingEntry(moment = null) {
+    const setup = moment || { scenario: this.scenario, params: this.params, seed: this.seed };
+    const entry = this.recordings.find(
+      (r) => r.scenario === setup.scenario && r.seed === setup.seed && Object.entries(r.params).every(([k, v]) => setup.params[k] === v),
+    );
+    if (!entry || !moment) return entry || null;
+    // A moment a recording shows: no reader inputs, and a step it has a frame for.
+    const onGrid = moment.step % entry.stride === 0 || moment.step === entry.end;
+    return moment.inputs.length === 0 && moment.step <= entry.end && onGrid ? entry : null;
+  }
+
+  recordingURL(entry) {
+    return new URL(entry.url, document.baseURI).href;
+  }
+
+  async startRecording({ play, moment, entry }) {
+    const generation = ++this.generation;
+    this.playing = false;
+    this.setState("loading");
+    this.say("Loading the recorded run…");
+    try {
+      const recording = await loadRecording(this.recordingURL(entry));
+      if (generation !== this.generation) return;
+      this.drop();
+      this.rec = recording;
+      this.root.dataset.source = "recording";
+      this.startParams = { ...this.params };
+      this.pendingMoment = null;
+      this.reached = 0;
+      this.recCursor = moment ? moment.step : 0;
+      this.drawMoments([]);
+      this.clearOutput();
+      this.showRecorded(this.recCursor);
+      this.enableActions(true);
+      if (play) this.play();
+      else {
+        this.setState(this.lastSnapshot.done ? "done" : "paused");
+        const title = this.scenarioSpec().title;
+        if (moment) this.say(`“${title}” at step ${this.steps} (${this.timeText(this.now)}), as linked; recorded. ${this.lastSnapshot.status}`);
+        else this.say(`Ready at step 0 (a recorded run). ${this.lastSnapshot.status}`);
+      }
+    } catch (error) {
+      if (generation !== this.generation) return;
+      this.rec = null;
+      this.setState("idle");
+      const live = this.spec.runtime ? " Run again to use the Python runtime instead." : "";
+      this.say(`The recorded run could not load (${error.message}).${live}`);
+      this.recordings = this.recordings.filter((r) => r !== entry);
+    }
+  }
+
+  /** Show the recorded frame at `step` (the last one at or before it). */
+  showRecorded(step) {
+    const frame = this.rec.frameAt(step);
+    this.recCursor = step;
+    const reached = Math.max(this.reached, frame.steps);
+    const moments = reached !== this.reached || !this.moments.length ? this.rec.timeline(reached) : null;
+    this.render({ ...frame, reached, ...(moments && moments.length !== this.moments.length ? { timeline: moments } : {}) });
+  }
+
+  /** Hand the run on screen to the Python runtime, at the very step shown, then do
+   * `after` (the change that needed it). The reader hears why and how big first. */
+  async takeOver(reason, after = null, { approved = false, handover = true } = {}) {
+    if (!this.spec.runtime) {
+      this.say(`${reason} needs the Python runtime, and this build has none: the recording is all there is.`);
+      return;
+    }
+    const size = formatMB(this.spec.runtime.bytes);
+    if (this.choice === "ask" && !approved && !shared.booted) {
+      if (this.root.dataset.state === "running") this.togglePause();
+      this.waiting = { reason, after, handover };
+      const button = this.q("[data-demo-load]");
+      button.textContent = `Load the Python runtime (${size})`;
+      button.hidden = false;
+      this.say(`${reason} needs the Python runtime (${size}). Load it with the button below Run, or keep watching the recording.`);
+      return;
+    }
+    if (!handover) {
+      await after(); // a fresh run: nothing on screen to continue from
+      return;
+    }
+    const playing = this.playing;
+    const moment = { scenario: this.scenario, seed: this.seed, params: { ...this.startParams }, inputs: [], step: this.steps };
+    this.say(shared.booted ? `${reason}: continuing live from step ${moment.step}…` : `${reason} needs the Python runtime (${size}); loading it, then continuing from step ${moment.step}…`);
+    this.rec = null;
+    this.loadingNote = shared.booted ? null : `${reason} needs the Python runtime (${size}).`;
+    await this.startLive({ play: false, moment, quiet: true });
+    this.loadingNote = null;
+    if (this.run === null) return;
+    if (after) await after();
+    else if (playing) this.play();
+  }
+
+  /** The reader changed their choice of runtime (for every demo, remembered). */
+  choose(choice) {
+    if (!CHOICES.has(choice)) return;
+    storeChoice(choice);
+    for (const widget of widgets) {
+      widget.choice = choice;
+      const select = widget.q("[data-demo-choice]");
+      if (select) select.value = choice;
+    }
+    if (choice === "live" && this.rec) this.takeOver("Switching to the live runtime");
+    else if (choice === "live") this.warm();
+    this.say(
+      choice === "live"
+        ? "The Python runtime loads at once from now on, on every page of this site."
+        : choice === "ask"
+          ? "The Python runtime loads only when you press its button, on every page of this site."
+          : "Recorded runs play first; the Python runtime loads when a change needs it, after saying so.",
+    );
   }
 
   // --- running ----------------------------------------------------------------
 
   warm() {
-    if (!this.spec.runtime) return;
+    const entry = this.choice !== "live" && this.recordingEntry(this.pendingMoment);
+    if (entry) {
+      loadRecording(this.recordingURL(entry)).catch(() => {}); // the click reports a failure
+      return;
+    }
+    if (!this.spec.runtime || this.choice === "ask") return;
     shared.prepare(this.spec, this.spec.timeouts).catch(() => {
       // The click that follows reports the failure with the widget's own message.
     });
   }
 
   async start({ play, moment = null }) {
+    const entry = this.choice !== "live" && (moment ? this.recordingEntry(moment) : this.recordingEntry());
+    if (entry) return this.startRecording({ play, moment, entry });
+    if (this.choice === "ask" && !shared.booted && this.spec.runtime) {
+      const reason = moment ? `Showing step ${moment.step}` : "This setup has no recorded run, so it";
+      this.takeOver(reason, () => this.startLive({ play, moment }), { handover: false });
+      return;
+    }
+    return this.startLive({ play, moment });
+  }
+
+  async startLive({ play, moment = null, quiet = false }) {
     if (!this.spec.runtime) {
       this.setState("error", "runtime");
       this.say("This build has no Python runtime; demos cannot run here.");
@@ -424,7 +619,9 @@ class Widget {
     this.playing = false;
     this.setState("loading");
     const download = `the Python runtime (${formatMB(this.spec.runtime.bytes)})`;
-    if (moment) this.say(shared.booted ? `Rebuilding step ${moment.step}…` : `Downloading ${download} to show step ${moment.step}…`);
+    if (quiet) {
+      // the caller said what is happening
+    } else if (moment) this.say(shared.booted ? `Rebuilding step ${moment.step}…` : `Downloading ${download} to show step ${moment.step}…`);
     else this.say(shared.booted ? "Starting the demo…" : `Downloading ${download}…`);
     let run = null;
     try {
@@ -432,9 +629,11 @@ class Widget {
       if (generation !== this.generation) return;
       this.drop();
       run = ++runs;
-      const request = { run, demo: this.demo.name, scenario: this.scenario, params: this.params, seed: this.seed };
+      const params = moment ? moment.params : this.params;
+      const request = { run, demo: this.demo.name, scenario: this.scenario, params, seed: this.seed };
       if (moment) Object.assign(request, { inputs: moment.inputs, step: moment.step });
-      let reply = await shared.request(RequestType.START, request, this.spec.timeouts.step, this);
+      // The first start also imports the demo's code: give it more than one batch's time.
+      let reply = await shared.request(RequestType.START, request, this.spec.timeouts.step * START_DEADLINES, this);
       // A linked moment: step on to it in slices, as playing does (each within the
       // worker's time budget), replaying the link's inputs on the way.
       while (moment && generation === this.generation && reply.snapshot.steps < moment.step) {
@@ -449,7 +648,9 @@ class Widget {
         return;
       }
       this.run = run;
-      this.startParams = { ...this.params };
+      this.rec = null;
+      this.root.dataset.source = "live";
+      this.startParams = { ...params };
       this.pendingMoment = null;
       this.clearOutput();
       this.render(reply.snapshot, reply.output);
@@ -458,7 +659,8 @@ class Widget {
       else {
         this.setState(reply.snapshot.done ? "done" : "paused");
         const title = this.scenarioSpec().title;
-        if (moment) this.say(`“${title}” at step ${this.steps} (${this.timeText(this.now)}), as linked. ${reply.snapshot.status}`);
+        if (quiet) this.say(`Live from step ${this.steps} (${this.timeText(this.now)}). ${reply.snapshot.status}`);
+        else if (moment) this.say(`“${title}” at step ${this.steps} (${this.timeText(this.now)}), as linked. ${reply.snapshot.status}`);
         else this.say(`Ready at step 0. ${reply.snapshot.status}`);
       }
     } catch (error) {
@@ -490,7 +692,23 @@ class Widget {
       this.pendingSteps += (this.demo.steps_per_second * speed * Math.min(now - last, 250)) / 1000;
       last = now;
       const count = Math.floor(this.pendingSteps);
-      if (count > 0) {
+      if (count > 0 && this.rec) {
+        this.pendingSteps -= count;
+        const end = this.rec.end;
+        this.showRecorded(Math.min(end, this.recCursor + count));
+        if (this.steps >= end) {
+          this.playing = false;
+          if (this.rec.done) {
+            this.setState("done");
+            this.say(`Finished. ${this.lastSnapshot.status}`);
+          } else {
+            this.setState("paused");
+            const size = this.spec.runtime ? ` needs the Python runtime (${formatMB(this.spec.runtime.bytes)}): Run goes on live` : " is as far as this build recorded";
+            this.say(`The recording ends here, at step ${end}. Going on${size}.`);
+          }
+          return;
+        }
+      } else if (count > 0) {
         this.pendingSteps -= count;
         try {
           const fork = this.forkNext;
@@ -527,8 +745,12 @@ class Widget {
   }
 
   async stepOnce() {
-    if (this.run === null) {
+    if (!this.hasRun()) {
       await this.start({ play: false });
+      if (this.rec) {
+        this.scrub(this.rec.stride); // the recording's next frame
+        return;
+      }
       if (this.run === null) return;
     }
     if (this.root.dataset.state === "running") this.togglePause();
@@ -544,13 +766,14 @@ class Widget {
   }
 
   async reset() {
-    if (this.run === null && this.root.dataset.state !== "error") return;
+    if (!this.hasRun() && this.root.dataset.state !== "error") return;
     await this.start({ play: false });
   }
 
   stop() {
     this.generation += 1;
     this.playing = false;
+    this.rec = null;
     this.drop();
     // Only this widget's own request, still running in Python, needs the worker ended.
     // A runtime still loading keeps loading for the next Run, and other widgets'
@@ -572,6 +795,11 @@ class Widget {
   }
 
   async act(name, arg) {
+    if (this.rec) {
+      const action = this.demo.actions.find((a) => a.name === name);
+      this.takeOver(action ? action.label : name, () => this.act(name, arg));
+      return;
+    }
     if (this.run === null) {
       await this.start({ play: false });
       if (this.run === null) return;
@@ -688,13 +916,13 @@ class Widget {
 
   /** The link to what is on screen: the run's start, the reader's inputs, the step. */
   momentURL() {
-    const started = this.run !== null;
+    const started = this.hasRun();
     const query = encodeMoment(this.demo, {
       scenario: this.scenario,
       seed: this.seed,
       step: started ? this.steps : 0,
       params: started ? this.startParams : this.params,
-      inputs: started ? this.inputs : [],
+      inputs: this.run !== null ? this.inputs : [],
     });
     return `${location.href.split("#")[0]}#${this.root.id}?${query}`;
   }
@@ -735,7 +963,7 @@ class Widget {
       this.showMoment(moment);
       return;
     }
-    this.setState(this.run === null ? "idle" : this.root.dataset.state);
+    this.setState(this.hasRun() ? this.root.dataset.state : "idle");
     const title = this.scenarioSpec().title;
     const size = this.spec.runtime ? `; the first time, this downloads the Python runtime (${formatMB(this.spec.runtime.bytes)})` : "";
     this.say(`This link shows step ${moment.step} of “${title}”. Run to see this moment${size}. The picture is the build's preview until then.`);
@@ -752,8 +980,8 @@ class Widget {
     this.scenario = scenario.name;
     this.params = { ...scenario.params };
     this.syncControls();
-    const restart = this.run !== null || shared.booted;
-    this.setState(this.run === null ? "idle" : this.root.dataset.state);
+    const restart = this.hasRun() || shared.booted;
+    this.setState(this.hasRun() ? this.root.dataset.state : "idle");
     const message = `This link could not be used: ${reason}. Showing the start of “${scenario.title}” instead.`;
     if (restart) {
       this.start({ play: false }).then(() => this.say(message));
@@ -792,7 +1020,7 @@ class Widget {
   async copyLink() {
     const url = this.momentURL();
     history.replaceState(history.state, "", url);
-    const what = this.run === null ? "this setup" : `step ${this.steps}`;
+    const what = this.hasRun() ? `step ${this.steps}` : "this setup";
     try {
       await navigator.clipboard.writeText(url);
       this.say(`Link to ${what} copied.`);
@@ -804,7 +1032,7 @@ class Widget {
   // --- downloads --------------------------------------------------------------------
 
   fileName(extension) {
-    const step = this.run === null ? "preview" : `step-${this.steps}`;
+    const step = this.hasRun() ? `step-${this.steps}` : "preview";
     return `${this.demo.name}-${this.scenario}-seed-${this.seed}-${step}.${extension}`;
   }
 
@@ -815,7 +1043,7 @@ class Widget {
       return;
     }
     const scenario = this.scenarioSpec();
-    const when = this.run === null ? "the build's preview" : this.momentText().toLowerCase();
+    const when = this.hasRun() ? this.momentText().toLowerCase() : "the build's preview";
     const caption = `${scenario.title}. ${scenario.caption}`;
     const text = standaloneSVG(svg, { title: `${this.demo.title}: ${scenario.title}, ${when}`, caption, url: this.momentURL() });
     save(new Blob([text], { type: "image/svg+xml" }), this.fileName("svg"));
@@ -823,6 +1051,13 @@ class Widget {
   }
 
   async downloadCSV() {
+    if (this.rec) {
+      const csv = this.rec.csv(this.reached, this.demo.time_unit);
+      save(new Blob([csv], { type: "text/csv" }), this.fileName("csv"));
+      const rows = csv.trimEnd().split("\n").length - 1;
+      this.say(`Saved ${this.fileName("csv")}: the recorded run's metrics over simulated time, ${rows} rows.`);
+      return;
+    }
     if (this.run === null) return;
     if (this.root.dataset.state === "running") this.togglePause();
     const generation = this.generation;
@@ -841,7 +1076,7 @@ class Widget {
     } catch (error) {
       if (generation === this.generation) this.fail(error);
     } finally {
-      button.disabled = this.run === null;
+      button.disabled = !this.hasRun();
     }
   }
 
