@@ -49,7 +49,8 @@ def test_instant_navigation_between_talks(browser, site):
     page.goto(site + "srecon19apac/edge-computing/")
     page.evaluate("window.__sameDocument = true")
     page.locator(".ln-pager__link--next").click()
-    page.wait_for_url("**/srecon19apac/critical-path-analysis/")
+    # Material's navigation.tracking may already have put a heading's anchor in the URL.
+    page.wait_for_url(re.compile(r".*/srecon19apac/critical-path-analysis/(#.*)?$"))
     page.wait_for_selector("h1:has-text('Critical Path Analysis')")
     assert page.evaluate("window.__sameDocument") is True
     assert page.title().startswith("Critical Path Analysis")
