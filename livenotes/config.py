@@ -34,3 +34,8 @@ class LiveNotesConfig(Config):
     recordings = Type(bool, default=True)
     """Record each embedded demo's scenarios with CPython at build time, so readers can
     play them without the Python runtime (cached in ``runtime_cache``/recordings)."""
+
+    offline = Type(bool, default=True)
+    """Register a service worker (``sw.js`` at the site root) that keeps the pages a
+    reader opened readable offline. ``false`` ships a worker that deletes its caches and
+    unregisters itself instead (the kill switch)."""

@@ -65,6 +65,14 @@ WORKER_POLICY = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; conne
 """The demo worker imports Pyodide's modules, fetches the runtime and the demo wheels
 and compiles WebAssembly; nothing else."""
 
+SERVICE_WORKER_PATH = "/sw.js"
+SERVICE_WORKER_HEADERS = (
+    "Content-Security-Policy: default-src 'none'; connect-src 'self'",
+    "Cache-Control: no-cache",
+)
+"""The service worker (livenotes/offline.py) fetches the site's own files and runs no
+other script; browsers check it for a new deploy on every visit."""
+
 # Types of <script> that the browser runs, and so checks against script-src.
 _RUN_TYPES = frozenset(
     {"", "module", "importmap", "speculationrules"}
@@ -240,6 +248,8 @@ class SitePolicy:
             "# <meta http-equiv>, and what only a header can carry.\n"
             f"/*\n  Content-Security-Policy: {self.policy()}; {HEADER_ONLY}\n"
             f"{WORKER_PATH}\n  Content-Security-Policy: {WORKER_POLICY}\n"
+            f"{SERVICE_WORKER_PATH}\n"
+            + "".join(f"  {header}\n" for header in SERVICE_WORKER_HEADERS)
         )
 
     def finish(self, site_dir: Path) -> str:

@@ -14,7 +14,7 @@ from jinja2 import Environment
 from markupsafe import Markup, escape
 from mkdocs.config.config_options import ExtraScriptValue
 from mkdocs.exceptions import PluginError
-from mkdocs.plugins import BasePlugin
+from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.nav import Navigation, Section
 from mkdocs.structure.pages import Page
@@ -29,6 +29,7 @@ from livenotes.demos import Embed, demo_wheel, kit_wheel
 from livenotes.frontmatter import Problem
 from livenotes.limits import Deadline
 from livenotes.moments import Resolver
+from livenotes.offline import Offline
 from livenotes.site import SiteIndex
 
 TALKS_MARKER = "<!-- talks -->"
@@ -74,6 +75,7 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
         self.content_problems: list[Problem] = []
         self.render_deadline: Deadline | None = None
         self.csp = SitePolicy()
+        self.offline = Offline()
 
     # --- hooks, in build order -------------------------------------------------------
 
@@ -86,6 +88,8 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
         self.root = Path(config.config_file_path).parent
         if self.config.enabled:
             _add_theme(config)
+            # No service worker under `mkdocs serve`: its pages change as you write.
+            self.offline.configure(config, self.config.offline and not self.csp.serving)
             self.csp.fonts = config.theme.get("font") is not False
         if _SLOW_RENDER not in _BUILD_LOG.filters:
             _BUILD_LOG.addFilter(_SLOW_RENDER)
@@ -94,6 +98,7 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
     def on_files(self, files: Files, *, config) -> Files:
         if not self.config.enabled:
             return files
+        self.offline.files(files, config)
         self.index, problems = checks.scan_files(
             files, Path(config.docs_dir), self.root / self.config.demos_dir
         )
@@ -244,9 +249,16 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
             return output
         return self.csp.page(output, Path(config.site_dir) / template_name)
 
+    def on_template_context(self, context: dict, *, template_name: str, config) -> dict:
+        if not self.config.enabled:
+            return context
+        return self.offline.context(context, template_name, config)
+
+    @event_priority(-100)  # after other plugins' files (the search index): sw.js hashes them
     def on_post_build(self, *, config) -> None:
         if self.config.enabled:
             self.csp.finish(Path(config.site_dir))
+            self.offline.finish(Path(config.site_dir))
 
     # --- helpers -----------------------------------------------------------------------
 

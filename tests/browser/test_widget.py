@@ -95,7 +95,9 @@ def test_run_step_pause_reset_and_parameters_change_the_frame(open_page):
 
 def test_failed_runtime_load_shows_error_and_retry_works(open_page):
     page, recorder = open_page("testconf/talk-one/")
-    page.route("**/pyodide.asm.wasm", lambda route: route.abort())
+    # At the context: the site's service worker fetches the runtime, and a page's routes
+    # do not see a service worker's requests.
+    page.context.route("**/pyodide.asm.wasm", lambda route: route.abort())
     run_button(page).click()
     # An aborted download leaves loadPyodide hanging (it never rejects): the worker
     # watches the download itself, so the error comes long before the boot deadline.
@@ -104,7 +106,7 @@ def test_failed_runtime_load_shows_error_and_retry_works(open_page):
         "The Python runtime could not load: pyodide.asm.wasm: the download failed"
     )
     assert page.get_attribute("[data-demo]", "data-error") == "runtime"
-    page.unroute("**/pyodide.asm.wasm")
+    page.context.unroute("**/pyodide.asm.wasm")
     page.get_by_role("button", name="Run (retry)").click()
     wait_state(page, "running")
 
@@ -112,11 +114,11 @@ def test_failed_runtime_load_shows_error_and_retry_works(open_page):
 def test_hanging_runtime_times_out_and_retry_works(open_page):
     page, recorder = open_page("testconf/talk-one/")
     held = []
-    page.route("**/pyodide.asm.wasm", lambda route: held.append(route))  # never answered
+    page.context.route("**/pyodide.asm.wasm", lambda route: held.append(route))  # never answered
     run_button(page).click()
     wait_state(page, "error", timeout=30_000)
     assert "boot took longer than 15 s" in page.inner_text("[role=status]")
-    page.unroute("**/pyodide.asm.wasm")
+    page.context.unroute("**/pyodide.asm.wasm")
     page.get_by_role("button", name="Run (retry)").click()
     wait_state(page, "running")
 
