@@ -90,6 +90,7 @@ def wait_step(page, step: int) -> None:
 
 
 def run_to_end(page) -> None:
+    page.locator("[data-demo] [data-demo-speed]").select_option("8")
     page.get_by_role("button", name="Run", exact=True).click()
     wait_state(page, "done", timeout=90_000)
 
@@ -295,7 +296,9 @@ def test_downloads_save_the_frame_as_svg_and_the_metrics_as_csv(open_page):
 
 def test_the_timeline_fits_a_phone_and_respects_reduced_motion(open_page):
     page = open_page(width=390, reduced_motion="reduce")
-    run_to_end(page)
+    page.get_by_role("button", name="Step", exact=True).click()  # a run, one frame a step
+    wait_state(page, "paused", timeout=90_000)
+    page.get_by_role("button", name="Step", exact=True).click()
     slider = page.get_by_role("slider", name="Timeline")
     box = slider.bounding_box()
     assert box["width"] > 200 and box["x"] + box["width"] <= 390
