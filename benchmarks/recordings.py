@@ -24,6 +24,7 @@ import statistics
 import sys
 import tempfile
 import threading
+import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -104,25 +105,16 @@ def before_intent(browser, base: str, pages: list[str]) -> dict[str, tuple[int, 
     return found
 
 
-def wire_sizes(browser, base: str, site: Path) -> dict[str, tuple[int, int]]:
-    """Each recording's bytes on the wire and decoded, fetched by the browser."""
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(base + PAGE)
-    names = sorted(p.name for p in (site / "assets/livenotes/recordings").glob("*.json"))
-    sizes = page.evaluate(
-        """async (urls) => {
-          const out = {};
-          for (const url of urls) {
-            await (await fetch(url, { cache: 'no-store' })).arrayBuffer();
-            const entry = performance.getEntriesByName(new URL(url, location.href).href).pop();
-            out[url.split('/').pop()] = [entry.encodedBodySize, entry.decodedBodySize];
-          }
-          return out;
-        }""",
-        [f"{base}assets/livenotes/recordings/{name}" for name in names],
-    )
-    context.close()
+def wire_sizes(base: str, site: Path) -> dict[str, tuple[int, int]]:
+    """Each recording's bytes on the wire (asking for gzip, as browsers do) and raw.
+    Fetched from Python: in the browser the site's service worker answers, and its
+    responses report no transfer size."""
+    sizes = {}
+    for path in sorted((site / "assets/livenotes/recordings").glob("*.json")):
+        url = f"{base}assets/livenotes/recordings/{path.name}"
+        request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(request) as response:
+            sizes[path.name] = (len(response.read()), path.stat().st_size)
     return sizes
 
 
@@ -157,7 +149,7 @@ def main() -> None:
                 f"demos/{p.stem}/" for p in (ROOT / "docs/demos").glob("*.md") if p.stem != "index"
             )
             intent = before_intent(browser, base, pages)
-            sizes = wire_sizes(browser, base, out)
+            sizes = wire_sizes(base, out)
             browser.close()
     median = {k: statistics.median(v) for k, v in results.items()}
     print(f"{args.rounds} interleaved rounds, median seconds")
@@ -172,7 +164,7 @@ def main() -> None:
     print("before any intent (runtime files, recording files fetched):")
     for path, (runtime, recorded) in intent.items():
         print(f"  {path:32} {runtime} {recorded}")
-    print("recordings on the wire (gzip) / decoded, KB:")
+    print("recordings on the wire (gzip) / raw, KB:")
     for name, (wire, decoded) in sorted(sizes.items(), key=lambda item: -item[1][0]):
         print(f"  {name:44} {wire / 1000:7.1f} {decoded / 1000:8.1f}")
     largest = max(wire for wire, _ in sizes.values())

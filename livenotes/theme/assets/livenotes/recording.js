@@ -20,31 +20,38 @@ export class Recording {
     this.at = data.at;
     this.done = data.done;
     this.end = data.at[data.at.length - 1];
-    this.frames = [];
-    let tokens = [];
-    const current = {};
-    data.frames.forEach((frame, index) => {
-      if (frame.t) tokens = frame.t;
+    this.frames = []; // decoded on demand, in order: playing needs the first ones first
+    this.tokens = [];
+    this.current = {};
+  }
+
+  /** Decode frames up to index `last`. */
+  decodeTo(last) {
+    const { data } = this;
+    for (let index = this.frames.length; index <= last; index += 1) {
+      const frame = data.frames[index];
+      if (frame.t) this.tokens = frame.t;
       else {
-        tokens = tokens.slice();
+        const tokens = this.tokens.slice();
         for (let k = frame.d.length - 1; k >= 0; k -= 1) {
           const [from, to, inserted] = frame.d[k];
           tokens.splice(from, to - from, ...inserted);
         }
+        this.tokens = tokens;
       }
-      for (const [name, key] of FIELDS) if (key in frame) current[name] = frame[key];
+      for (const [name, key] of FIELDS) if (key in frame) this.current[name] = frame[key];
       const snapshot = {
-        svg: tokens.join(""),
-        status: current.status,
-        metrics: current.metrics,
-        log: current.log,
+        svg: this.tokens.join(""),
+        status: this.current.status,
+        metrics: this.current.metrics,
+        log: this.current.log,
         now: frame.n,
         steps: data.at[index],
         done: Boolean(frame.done),
       };
-      if (current.values && current.values.length) snapshot.values = current.values;
+      if (this.current.values && this.current.values.length) snapshot.values = this.current.values;
       this.frames.push(snapshot);
-    });
+    }
   }
 
   /** The frame shown at `step`: the last one recorded at or before it. */
@@ -56,6 +63,7 @@ export class Recording {
       if (this.at[middle] <= step) low = middle;
       else high = middle - 1;
     }
+    this.decodeTo(low);
     return this.frames[low];
   }
 
@@ -68,6 +76,7 @@ export class Recording {
    * recording's steps). */
   csv(step, unit) {
     const columns = new Map();
+    this.decodeTo(this.at.length - 1);
     const rows = this.frames.filter((frame) => frame.steps <= step);
     for (const frame of rows) for (const [name, , u] of frame.values || []) if (!columns.has(name)) columns.set(name, u);
     const quote = (text) => (/[",\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text);
