@@ -19,6 +19,7 @@ import pickle
 import random
 import re
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -508,7 +509,9 @@ def _freeze(state: Any) -> tuple[bool, Any]:
     keeps; a deep copy still works then.
     """
     try:
-        return True, pickle.dumps(state, pickle.HIGHEST_PROTOCOL)
+        # Compressed (fast level): a demo's state repeats itself, so a checkpoint costs a
+        # fraction of its pickle, and more of them fit the budget.
+        return True, zlib.compress(pickle.dumps(state, pickle.HIGHEST_PROTOCOL), 1)
     except (pickle.PicklingError, TypeError, AttributeError):
         return False, copy.deepcopy(state)
 
@@ -533,7 +536,7 @@ def _number_text(value: Any) -> str:
 def _thaw(checkpoint: tuple[bool, Any]) -> Any:
     """A fresh copy of the state a checkpoint holds."""
     pickled, state = checkpoint
-    return pickle.loads(state) if pickled else copy.deepcopy(state)
+    return pickle.loads(zlib.decompress(state)) if pickled else copy.deepcopy(state)
 
 
 @dataclass(frozen=True)
