@@ -118,6 +118,8 @@ if (container && window.isSecureContext && off) {
 
 const asked = document.querySelector("[data-livenotes-offline-address]");
 if (asked) {
+  // The offline page has no navigation, so no drawer to open.
+  document.querySelector('.md-header__button[for="__drawer"]')?.style.setProperty("display", "none");
   try {
     asked.textContent = decodeURI(location.pathname);
   } catch {
