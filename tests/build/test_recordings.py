@@ -17,8 +17,17 @@ from livenotes import recordings
 from livenotes.demos import discover
 from tests.conftest import DEMO_TALK, EVENT_PAGE, FIXTURES, ROOT, make_site, run_build
 
-REAL = discover(ROOT / "demos")
-FAKE = discover(FIXTURES / "demos")
+
+def real() -> dict:
+    """The site's demos, imported afresh: the fixtures' demos share the package name
+    ``demos``, so a class imported before them is no longer the one pickle finds."""
+    return discover(ROOT / "demos")
+
+
+def fake() -> dict:
+    return discover(FIXTURES / "demos")
+
+
 TRANSFER_LIMIT = 150_000
 """Bytes a recording may take on the wire, gzip-compressed as static hosts serve it."""
 
@@ -28,7 +37,7 @@ TRANSFER_LIMIT = 150_000
     [("skinny", "race"), ("circuit_breaker", "rating-outage"), ("linux_netdev", "macvlan")],
 )
 def test_every_recorded_frame_is_the_live_frame_of_its_step(name, scenario):
-    package = REAL[name]
+    package = real()[name]
     setup = recordings.Setup.of(package.demo, scenario, {}, None)
     recording = recordings.record(package, setup)
     frames = recordings.decode(recording)
@@ -43,15 +52,15 @@ def test_every_recorded_frame_is_the_live_frame_of_its_step(name, scenario):
 
 
 def test_a_recording_follows_the_widgets_rate_and_the_scenarios_length():
-    memory = REAL["memory_pressure"].demo  # 100 steps a second: a frame every 4 steps
+    memory = real()["memory_pressure"].demo  # 100 steps a second: a frame every 4 steps
     assert recordings.stride(memory) == 4
     assert recordings.length(memory, "no-swap") == 3000  # thirty seconds of play
-    breaker = REAL["circuit_breaker"].demo
+    breaker = real()["circuit_breaker"].demo
     assert recordings.length(breaker, "rating-outage") == 240  # its scenario says so
 
 
 def test_a_run_that_breaks_is_recorded_up_to_its_last_good_frame():
-    package = FAKE["faulty"]
+    package = fake()["faulty"]
     raises = recordings.Setup.of(package.demo, "long", {"fault": "raise"}, None)
     recording = recordings.record(package, raises)
     assert recording["at"] == [0, 1, 2] and recording["done"] is False
@@ -61,7 +70,7 @@ def test_a_run_that_breaks_is_recorded_up_to_its_last_good_frame():
 
 
 def test_recordings_are_cached_by_code_and_setup(tmp_path):
-    package = REAL["skinny"]
+    package = real()["skinny"]
     race = recordings.Setup.of(package.demo, "race", {}, None)
     first = recordings.recorded(package, race, tmp_path)
     stamp = first.stat().st_mtime_ns
@@ -69,7 +78,7 @@ def test_recordings_are_cached_by_code_and_setup(tmp_path):
     assert first.stat().st_mtime_ns == stamp  # not recorded again
     other = recordings.Setup.of(package.demo, "race", {}, 7)
     assert recordings.recorded(package, other, tmp_path) != first
-    assert recordings.digest(package, race) != recordings.digest(REAL["circuit_breaker"], race)
+    assert recordings.digest(package, race) != recordings.digest(real()["circuit_breaker"], race)
 
 
 def test_the_build_ships_each_embeds_recording_and_every_scenarios(tmp_path):
@@ -110,5 +119,5 @@ def test_every_recording_of_the_real_site_fits_the_transfer_budget(tmp_path):
     }
     assert {name for name, size in sizes.items() if size > TRANSFER_LIMIT} == set(), sizes
     recorded = {(demo, entry["scenario"]) for demo, items in entries.items() for entry in items}
-    for name, package in REAL.items():
+    for name, package in real().items():
         assert {(name, s.name) for s in package.demo.scenarios} <= recorded
