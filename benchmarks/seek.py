@@ -9,7 +9,7 @@ seeks to 40 steps spread over the run in a shuffled order (seeded), each followe
 drawing the frame, as the widget does. Prints the median and the slowest, the
 checkpoints' bytes, and live stepping with the runner's checkpoints against none.
 
-Usage: .venv/bin/python benchmarks/seek.py [--pyodide] [--steps 10000]
+Usage: .venv/bin/python benchmarks/seek.py [--pyodide] [--steps 10000] [--only DEMO ...]
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def _drive(runner, steps: int) -> None:
 
 def measure(steps: int = STEPS, only: list[str] | None = None) -> dict:
     """Milliseconds and bytes per demo (stdlib and demokit only: runs under Pyodide)."""
-    from demokit import Runner
+    from demokit import Runner, _freeze, _thaw
 
     results = {}
     for name in only or names():
@@ -69,6 +69,18 @@ def measure(steps: int = STEPS, only: list[str] | None = None) -> dict:
             runner.seek(target)
             runner.snapshot()
             seeks.append(time.perf_counter() - started)
+        state = (runner.sim, runner._cues, runner.params, runner.marks, runner._seen_marks)
+        freeze, thaw = [], []
+        for _ in range(5):
+            started = time.perf_counter()
+            checkpoint = _freeze(state)
+            freeze.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            _thaw(checkpoint)
+            thaw.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        runner.snapshot()
+        draw_s = time.perf_counter() - started
         plain = Runner(demo, checkpoint_every=10**9)
         started = time.perf_counter()
         _drive(plain, steps)
@@ -80,6 +92,9 @@ def measure(steps: int = STEPS, only: list[str] | None = None) -> dict:
             "checkpoint_mb": runner.checkpoint_bytes / 1e6,
             "seek_median_ms": statistics.median(seeks) * 1000,
             "seek_max_ms": max(seeks) * 1000,
+            "checkpoint_ms": statistics.median(freeze) * 1000,
+            "restore_ms": statistics.median(thaw) * 1000,
+            "draw_ms": draw_s * 1000,
             "steps_per_s": end / drive_s,
             "steps_per_s_no_checkpoints": plain.steps / plain_s,
         }
@@ -89,7 +104,7 @@ def measure(steps: int = STEPS, only: list[str] | None = None) -> dict:
 NODE = """
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
-const [pyodideDir, root, steps] = process.argv.slice(2);
+const [pyodideDir, root, steps, only] = process.argv.slice(2);
 const { loadPyodide } = await import(join(pyodideDir, "pyodide.mjs"));
 const py = await loadPyodide({ indexURL: pyodideDir + "/" });
 const walk = (d) => readdirSync(d).flatMap((e) => {
@@ -108,12 +123,12 @@ process.stdout.write(py.runPython(`
 import sys, json
 sys.path[:0] = ["/home/pyodide/seek", "/home/pyodide/seek/benchmarks"]
 import seek
-json.dumps(seek.measure(steps=${Number(steps)}))
+json.dumps(seek.measure(steps=${Number(steps)}, only=${only} or None))
 `) + "\\n");
 """
 
 
-def in_pyodide(steps: int) -> dict:
+def in_pyodide(steps: int, only: list[str] | None = None) -> dict:
     sys.path.insert(0, str(ROOT))
     from livenotes.runtime import fetch_pyodide
 
@@ -122,7 +137,7 @@ def in_pyodide(steps: int) -> dict:
         script = Path(scratch) / "seek.mjs"
         script.write_text(NODE, encoding="utf-8")
         done = subprocess.run(
-            ["node", str(script), str(folder), str(ROOT), str(steps)],
+            ["node", str(script), str(folder), str(ROOT), str(steps), json.dumps(only or [])],
             capture_output=True,
             text=True,
             check=True,
@@ -135,24 +150,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pyodide", action="store_true", help="also measure under Pyodide")
     parser.add_argument("--steps", type=int, default=STEPS)
+    parser.add_argument("--only", nargs="+", metavar="DEMO", help="these demos only")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("PYTHONHASHSEED", "0")
-    runs = {"CPython " + sys.version.split()[0]: measure(args.steps)}
+    runs = {"CPython " + sys.version.split()[0]: measure(args.steps, args.only)}
     if args.pyodide:
-        runs["Pyodide (Node)"] = in_pyodide(args.steps)
+        runs["Pyodide (Node)"] = in_pyodide(args.steps, args.only)
     for where, results in runs.items():
         print(f"## {where}")
         print(
             "| demo | steps | checkpoints (every) | checkpoint MB | seek median | seek slowest "
-            "| steps/s (checkpoints) | steps/s (none) |"
+            "| one checkpoint / restore / frame | steps/s (checkpoints) | steps/s (none) |"
         )
-        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for name, r in results.items():
             print(
                 f"| {name} | {r['steps']:,} | {r['checkpoints']} ({r['checkpoint_every']}) "
                 f"| {r['checkpoint_mb']:.1f} | {r['seek_median_ms']:.1f} ms "
-                f"| {r['seek_max_ms']:.1f} ms | {r['steps_per_s']:,.0f} "
+                f"| {r['seek_max_ms']:.1f} ms "
+                f"| {r['checkpoint_ms']:.1f} / {r['restore_ms']:.1f} / {r['draw_ms']:.1f} ms "
+                f"| {r['steps_per_s']:,.0f} "
                 f"| {r['steps_per_s_no_checkpoints']:,.0f} |"
             )
         slowest = max(r["seek_max_ms"] for r in results.values())

@@ -24,6 +24,7 @@ checkpoints; rolling windows and histories are bounded.
 from __future__ import annotations
 
 import bisect
+import operator
 import random
 from collections import deque
 from dataclasses import dataclass
@@ -210,7 +211,10 @@ class Client:
         self.cache: HttpCache | None = cache
 
     def __reduce__(self):
-        return (Client, tuple(getattr(self, name) for name in Client.__slots__))
+        return (Client, _CLIENT_FIELDS(self))
+
+
+_CLIENT_FIELDS = operator.attrgetter(*Client.__slots__)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ go upstream.
 
 from __future__ import annotations
 
+import operator
 import re
 import time
 from dataclasses import dataclass, field
@@ -362,8 +363,8 @@ class Stored:
         """The response this one replaces, still served until this one has arrived."""
 
     def __reduce__(self):
-        # Compact checkpoints: the fields in order, no attribute names.
-        return (_restore, tuple(getattr(self, name) for name in Stored.__slots__))
+        # Compact checkpoints: the fields in order, no attribute names (read in C).
+        return (_restore, _STORED_FIELDS(self))
 
     @property
     def directives(self) -> dict:
@@ -389,10 +390,18 @@ class Stored:
         return self.age(now) - self.lifetime
 
 
-def _restore(*fields):
+_STORED_FIELDS = operator.attrgetter(*Stored.__slots__)
+
+
+def _restore(
+    status, headers, date, size, response_time, initial_age, lifetime, revalidating_until, previous
+):
+    # Named assignments, not a loop over __slots__: a checkpoint restores ~1,000 of these
+    # (the parameters are __slots__ in order; tests/demos/test_edge_cache_http.py checks).
     stored = Stored.__new__(Stored)
-    for name, value in zip(Stored.__slots__, fields, strict=True):
-        setattr(stored, name, value)
+    stored.status, stored.headers, stored.date, stored.size = status, headers, date, size
+    stored.response_time, stored.initial_age, stored.lifetime = response_time, initial_age, lifetime
+    stored.revalidating_until, stored.previous = revalidating_until, previous
     return stored
 
 

@@ -7,6 +7,7 @@ RFC 9111: https://www.rfc-editor.org/rfc/rfc9111 · RFC 5861: https://www.rfc-ed
 
 from __future__ import annotations
 
+import inspect
 import pickle
 
 import pytest
@@ -23,6 +24,8 @@ from demos.edge_cache.http_cache import (
     HttpCache,
     Request,
     Response,
+    Stored,
+    _restore,
     corrected_initial_age,
     current_age,
     freshness_lifetime,
@@ -358,6 +361,11 @@ def test_a_cache_survives_a_checkpoint():
         get(user_agent="A"), 3.0
     ).stored.age(3.0)
     assert copy.count == cache.count
+    stored, restored = cache.entries, copy.entries
+    for key in stored:  # every field comes back in its own slot
+        for name in Stored.__slots__:  # (``previous`` is None here: one store)
+            assert getattr(restored[key], name) == getattr(stored[key], name), name
+    assert tuple(inspect.signature(_restore).parameters) == Stored.__slots__
 
 
 # --- properties ------------------------------------------------------------------------------------
