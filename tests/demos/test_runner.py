@@ -6,6 +6,7 @@ history that can be seeked and forked), done once in the kit for every demo.
 
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import dataclass, field
 
@@ -329,7 +330,7 @@ def test_slow_steps_are_checkpointed_between_the_hundreds(monkeypatch):
     """A demo whose steps take long is checkpointed once per RESIM_SECONDS of stepping,
     so a seek re-simulates about that long at most; frames are the same either way."""
     monkeypatch.setattr(demokit, "RESIM_SECONDS", 0.0)  # every step counts as slow
-    monkeypatch.setattr(demokit, "CHECKPOINT_SHARE", 1e9)
+    monkeypatch.setattr(demokit, "RESIM_SHARE", 1e9)
     runner = demokit.Runner(WALK, "cued")
     _drive(runner, until=60)
     assert sorted(runner._checkpoints) == list(range(1, 61))
@@ -337,3 +338,19 @@ def test_slow_steps_are_checkpointed_between_the_hundreds(monkeypatch):
     _drive(reference, until=45)
     runner.seek(45)
     assert runner.snapshot() == reference.snapshot()
+
+
+def test_checkpoints_after_slow_steps_may_cost_more_than_the_hundreds(monkeypatch):
+    """On a clock where a step and a checkpoint each take one tick: the every-10-steps
+    checkpoints wait until they cost at most 10 % of the stepping since the last one (10
+    ticks); the ones due after RESIM_SECONDS (5 ticks) may cost 25 %, so come every 5."""
+    ticks = itertools.count()
+    monkeypatch.setattr(demokit.time, "perf_counter", lambda: next(ticks))
+    monkeypatch.setattr(demokit, "RESIM_SECONDS", 10**9)
+    hundreds = demokit.Runner(WALK, "plain", checkpoint_every=2)
+    hundreds.step(40)
+    assert sorted(hundreds._checkpoints) == [2, 12, 22, 32]  # the first costs nothing yet
+    monkeypatch.setattr(demokit, "RESIM_SECONDS", 5)
+    slow = demokit.Runner(WALK, "plain", checkpoint_every=10**9)
+    slow.step(20)
+    assert sorted(slow._checkpoints) == [5, 10, 15, 20]
