@@ -66,7 +66,7 @@ STALE_WHILE_REVALIDATE = "stale-while-revalidate"
 VALIDATE = "validate"
 
 
-@dataclass
+@dataclass(slots=True)
 class Request:
     """A GET for ``url`` with header fields (names in lower case)."""
 
@@ -74,7 +74,7 @@ class Request:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(slots=True)
 class Response:
     """A response as it travels: status, header fields (lower-case names), body size."""
 
@@ -200,6 +200,8 @@ def parse_http_date(text: str | None) -> float | None:
 
 
 _PARSED: dict[str, float | None] = {}
+_UNPARSED = object()
+"""Not in a memo yet (None is a value there)."""
 
 
 # --- the rules ------------------------------------------------------------------------------
@@ -207,8 +209,39 @@ _PARSED: dict[str, float | None] = {}
 
 def storable(request: Request, response: Response, shared: bool) -> tuple[bool, str]:
     """Whether a cache may store the response (§3), and why not."""
-    requested = parse_cache_control(request.headers.get("cache-control"))
-    directives = parse_cache_control(response.headers.get("cache-control"))
+    asked, headers = request.headers, response.headers
+    # Everything the rules below read, so that the verdict is looked up, not re-derived.
+    key = (
+        asked.get("cache-control"),
+        headers.get("cache-control"),
+        shared,
+        "authorization" in asked,
+        response.status,
+        headers.get("vary"),
+        "expires" in headers,
+    )
+    verdict = _STORABLE.get(key)
+    if verdict is None:
+        if len(_STORABLE) > 512:
+            _STORABLE.clear()
+        verdict = _STORABLE[key] = _storable(*key)
+    return verdict
+
+
+_STORABLE: dict[tuple, tuple[bool, str]] = {}
+
+
+def _storable(
+    request_cache_control: str | None,
+    cache_control: str | None,
+    shared: bool,
+    authorization: bool,
+    status: int,
+    vary: str | None,
+    expires: bool,
+) -> tuple[bool, str]:
+    requested = parse_cache_control(request_cache_control)
+    directives = parse_cache_control(cache_control)
     if "no-store" in requested:
         return False, "§5.2.1.5 the request says no-store"
     if "no-store" in directives:
@@ -218,20 +251,20 @@ def storable(request: Request, response: Response, shared: bool) -> tuple[bool, 
     allowed_with_authorization = (
         "public" in directives or "s-maxage" in directives or "must-revalidate" in directives
     )
-    if shared and "authorization" in request.headers and not allowed_with_authorization:
+    if shared and authorization and not allowed_with_authorization:
         return False, "§3.5 Authorization without public, s-maxage or must-revalidate"
-    if response.status in (206, 304) or response.status < 200:
+    if status in (206, 304) or status < 200:
         return False, "§3 not a complete, final response"
-    if "*" in _vary_names(response.headers):
+    if "*" in _vary_field(vary):
         return False, "§4.1 Vary: * never matches; not worth storing"
     explicit = (
         "public" in directives
         or (not shared and "private" in directives)
-        or "expires" in response.headers
+        or expires
         or "max-age" in directives
         or (shared and "s-maxage" in directives)
     )
-    if not explicit and response.status not in HEURISTICALLY_CACHEABLE:
+    if not explicit and status not in HEURISTICALLY_CACHEABLE:
         return False, "§3 no explicit freshness and not heuristically cacheable"
     return True, "§3 storable"
 
@@ -246,6 +279,19 @@ def freshness_lifetime(
 ) -> float:
     """§4.2.1: ``s-maxage`` (shared caches), else ``max-age``, else ``Expires`` − ``Date``;
     an invalid ``Expires`` is in the past (§5.3). No heuristic freshness: 0."""
+    lifetime = _directed_lifetime(directives, shared)
+    if lifetime is not None:
+        return lifetime
+    if "expires" in headers:
+        expires = parse_http_date(headers["expires"])
+        if expires is None:
+            return 0.0
+        return max(0.0, expires - date_value)
+    return 0.0
+
+
+def _directed_lifetime(directives: dict, shared: bool) -> float | None:
+    """The lifetime the directives set (§4.2.1), or None when they leave it to Expires."""
     if shared:
         s_maxage = delta_seconds(directives, "s-maxage")
         if s_maxage is not None:
@@ -257,12 +303,11 @@ def freshness_lifetime(
         return float(max_age)
     if "max-age" in directives:
         return 0.0
-    if "expires" in headers:
-        expires = parse_http_date(headers["expires"])
-        if expires is None:
-            return 0.0
-        return max(0.0, expires - date_value)
-    return 0.0
+    return None
+
+
+_LIFETIMES: dict[tuple[str | None, bool], float | None] = {}
+"""(Cache-Control value, shared) → :func:`_directed_lifetime` of its directives."""
 
 
 def corrected_initial_age(
@@ -288,7 +333,10 @@ _VARY: dict[str, tuple[str, ...]] = {}
 
 def _vary_names(headers: dict[str, str]) -> tuple[str, ...]:
     """The field names of ``Vary`` (§4.1: case-insensitive; order does not matter)."""
-    vary = headers.get("vary")
+    return _vary_field(headers.get("vary"))
+
+
+def _vary_field(vary: str | None) -> tuple[str, ...]:
     if not vary:
         return ()
     names = _VARY.get(vary)
@@ -345,17 +393,36 @@ class Stored:
         shared: bool,
         previous: Stored | None = None,
     ) -> None:
-        date = parse_http_date(headers.get("date"))
+        text = headers.get("date")
+        date = _PARSED.get(text, _UNPARSED) if text else None
+        if date is _UNPARSED:
+            date = parse_http_date(text)
         # §4.2.3: without a Date the time received stands in for it.
         date_value = response_time if date is None else date
-        age = delta_seconds({"age": headers.get("age")}, "age") or 0
+        age = headers.get("age")  # delta-seconds (§1.2.2, §5.1)
+        if age is None or not age.isdigit() or not age.isascii():
+            age = 0
+        else:
+            age = min(int(age), DELTA_SECONDS_MAX)
         self.status = status
-        self.headers = _shared_fields(headers)
+        fields = self.headers = _shared_fields(headers)
         self.date = None if date is None else int(date) if date.is_integer() else date
         self.size = size
         self.response_time = response_time
-        self.initial_age = corrected_initial_age(age, date_value, request_time, response_time)
-        lifetime = freshness_lifetime(self.directives, headers, date_value, shared)
+        # corrected_initial_age(age, date_value, request_time, response_time), inline
+        self.initial_age = max(
+            max(0.0, response_time - date_value), age + (response_time - request_time)
+        )
+        cache_control = fields.get("cache-control")
+        lifetime = _LIFETIMES.get((cache_control, shared), _UNPARSED)
+        if lifetime is _UNPARSED:
+            if len(_LIFETIMES) > 512:
+                _LIFETIMES.clear()
+            lifetime = _LIFETIMES[cache_control, shared] = _directed_lifetime(
+                parse_cache_control(cache_control), shared
+            )
+        if lifetime is None:
+            lifetime = freshness_lifetime(self.directives, headers, date_value, shared)
         self.lifetime = int(lifetime) if lifetime.is_integer() else lifetime
         self.revalidating_until = 0
         """A background revalidation (stale-while-revalidate) is under way until then."""
@@ -406,23 +473,36 @@ def _restore(
 
 
 _FIELDS: dict[tuple, dict[str, str]] = {}
+"""The fields in name order → their one shared dict."""
+_ORDERED: dict[tuple, dict[str, str]] = {}
+"""The fields in the order a response had them → the same shared dict: most responses
+repeat the order of the one they were copied from, so this hit saves the sort."""
 
 
 def _shared_fields(headers: dict[str, str]) -> dict[str, str]:
     """``headers`` without ``Age``, ``Date`` and connection fields, as one shared dict
     per distinct set (so that thousands of stored copies of one response cost one dict)."""
-    items = tuple(
-        sorted((k, v) for k, v in headers.items() if k not in ("age", "date", "connection"))
-    )
-    known = _FIELDS.get(items)
+    kept = headers.copy()
+    kept.pop("age", None)
+    kept.pop("date", None)
+    kept.pop("connection", None)
+    ordered = tuple(kept.items())
+    known = _ORDERED.get(ordered)
     if known is None:
-        if len(_FIELDS) > 4096:
-            _FIELDS.clear()
-        known = _FIELDS[items] = dict(items)
+        items = tuple(sorted(ordered))
+        known = _FIELDS.get(items)
+        if known is None:
+            if len(_FIELDS) > 4096:
+                _FIELDS.clear()
+                _ORDERED.clear()
+            known = _FIELDS[items] = dict(items)
+        if len(_ORDERED) > 8192:
+            _ORDERED.clear()
+        _ORDERED[ordered] = known
     return known
 
 
-@dataclass
+@dataclass(slots=True)
 class Lookup:
     """What a cache can do with a request: ``outcome`` is MISS, FRESH,
     STALE_WHILE_REVALIDATE (serve it and revalidate in the background) or VALIDATE
@@ -458,31 +538,32 @@ class HttpCache:
     def key(self, request: Request, names: tuple[str, ...]) -> tuple:
         """The secondary key of §4.1: the request's values of the Vary'd fields, with
         surrounding whitespace dropped; an absent field matches only an absent one."""
-        headers = request.headers
-        values = []
-        for name in names:
-            value = headers.get(name)
-            values.append(None if value is None else value.strip())
-        return (request.url, tuple(values))
+        if not names:
+            return (request.url, ())
+        get = request.headers.get
+        return (
+            request.url,
+            tuple([None if (value := get(name)) is None else value.strip() for name in names]),
+        )
 
     def lookup(self, request: Request, now: float) -> Lookup:
         """Select a stored response for the request (§4) and say how it may be used."""
         names = self.vary.get(request.url)
         if names is None:
-            return Lookup(MISS, reason="§4 nothing stored for this URI")
+            return Lookup(MISS, None, None, "§4 nothing stored for this URI")
         key = self.key(request, names)
-        stored = self.entries.get(key)
+        entries = self.entries
+        head = stored = entries.get(key)
         # A response still on its way here is not in the cache yet; until it arrives the
         # one it replaces answers.
         while stored is not None and stored.response_time > now:
             stored = stored.previous
         if stored is None:
-            return Lookup(MISS, key=key, reason="§4.1 no stored response matches the Vary'd fields")
-        head = self.entries[key]
+            return Lookup(MISS, None, key, "§4.1 no stored response matches the Vary'd fields")
         if head is stored:
             stored.previous = None
-        del self.entries[key]
-        self.entries[key] = head  # most recently used
+        del entries[key]
+        entries[key] = head  # most recently used
         return self._freshness(request, stored, key, now)
 
     def _freshness(self, request: Request, stored: Stored, key: tuple, now: float) -> Lookup:
@@ -529,9 +610,12 @@ class HttpCache:
         """The request this cache sends upstream (§4.3.1): the client's own validators are
         not passed on (this cache answers them itself, §4.3.2), and a stored response's
         ETag goes as If-None-Match."""
-        headers = {k: v for k, v in request.headers.items() if k != "if-none-match"}
-        if stored is not None and stored.etag is not None:
-            headers["if-none-match"] = stored.etag
+        headers = request.headers.copy()
+        headers.pop("if-none-match", None)
+        if stored is not None:
+            etag = stored.headers.get("etag")
+            if etag is not None:
+                headers["if-none-match"] = etag
         return Request(request.url, headers)
 
     def store(
@@ -539,30 +623,30 @@ class HttpCache:
     ) -> Stored | None:
         """Store the response if §3 allows; it counts from ``response_time`` (when it
         arrived here). Returns the stored response or None."""
-        ok, _ = storable(request, response, self.shared)
-        if not ok:
+        shared = self.shared
+        if not storable(request, response, shared)[0]:
             return None
-        names = _vary_names(response.headers)
-        if self.vary.get(request.url, names) != names:
+        url = request.url
+        headers = response.headers
+        names = _vary_field(headers.get("vary"))
+        vary = self.vary
+        if vary.get(url, names) != names:
             # The URI now varies on other fields: its older responses can no longer be
             # selected consistently, so they go (a cache may evict at any time).
-            self._forget(request.url)
-        self.vary[request.url] = names
+            self._forget(url)
+        vary[url] = names
         key = self.key(request, names)
-        old = self.entries.pop(key, None)
+        entries = self.entries
+        old = entries.pop(key, None)
         if old is None:
-            self.count[request.url] = self.count.get(request.url, 0) + 1
+            count = self.count
+            count[url] = count.get(url, 0) + 1
         stored = Stored(
-            response.status,
-            response.headers,
-            response.size,
-            request_time,
-            response_time,
-            self.shared,
-            old,
+            response.status, headers, response.size, request_time, response_time, shared, old
         )
-        self.entries[key] = stored
-        self._evict()
+        entries[key] = stored
+        if len(entries) > self.capacity:
+            self._evict()
         return stored
 
     def freshen(
@@ -611,8 +695,12 @@ class HttpCache:
     def answer(self, request: Request, stored: Stored, now: float) -> Response:
         """The response sent downstream from a stored one: with ``Age`` (§5.1, every
         reuse), and a 304 when the request's If-None-Match matches its ETag (§4.3.2)."""
-        headers = stored.fields()
-        headers["age"] = str(max(0, int(stored.age(now))))
+        headers = stored.headers.copy()  # stored.fields(), inline
+        date = stored.date
+        if date is not None:
+            headers["date"] = http_date(date)
+        # stored.age(now), inline
+        headers["age"] = str(max(0, int(stored.initial_age + (now - stored.response_time))))
         inm = request.headers.get("if-none-match")
         if inm is not None and stored.etag is not None and _etag_matches(inm, stored.etag):
             keep = ("cache-control", "date", "etag", "expires", "vary", "age")
