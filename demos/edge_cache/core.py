@@ -281,6 +281,8 @@ ASSET_URLS = tuple(f"/static/{i}.js" for i in range(ASSETS))
 _URLS = {url: url for url in (*ARTICLE_URLS, *ASSET_URLS, "/account", "/api/cart", "/healthz")}
 """One string object per URL, so that a checkpoint stores each URL once."""
 
+_COOKIES = tuple(f"session=u{user}" for user in range(max(CLIENTS, LOAD_TEST_USERS)))
+"""Each reader's session cookie (``Client.user`` indexes it)."""
 _ARTICLE_WEIGHTS = _zipf(ARTICLES)
 _ASSET_WEIGHTS = _zipf(ASSETS)
 _KINDS = _cumulative(KIND_SHARES)
@@ -509,7 +511,7 @@ class EdgeSimulation:
             {
                 "user-agent": client.user_agent,
                 "accept-language": client.accept_language,
-                "cookie": f"session=u{client.user}",
+                "cookie": _COOKIES[client.user],
             },
         )
 
@@ -519,15 +521,14 @@ class EdgeSimulation:
     def _hops(self, path: Path, entry: int, client_cache: HttpCache | None) -> list:
         """(rung, cache or None) from the first hop to the origin, a random serving
         process at each rung."""
-        rng = self.rng
-        hops: list = []
-        if client_cache is not None:
-            hops.append((CLIENT, client_cache, 0))
+        randrange = self.rng.randrange
+        caches, sites = self.caches, path.sites
+        hops: list = [] if client_cache is None else [(CLIENT, client_cache, 0)]
         for tier in range(entry, ORIGIN):
-            site = path.sites[tier]
-            process = rng.randrange(len(self.caches[tier][site]))
-            hops.append((tier, self.caches[tier][site][process], process))
-        hops.append((ORIGIN, None, 0))
+            processes = caches[tier][sites[tier]]
+            process = randrange(len(processes))
+            hops.append((tier, processes[process], process))
+        hops.append(_ORIGIN_HOP)
         return hops
 
     def _user_request(self, client: Client) -> None:
@@ -579,8 +580,10 @@ class EdgeSimulation:
         process, outcome))."""
         tier, cache, process = hops[k]
         before = hops[k - 1][0] if k else CLIENT
-        one_way = (path.reach[tier] - path.reach[before]) / 1000
-        if tier != CLIENT and before == CLIENT and path.area in self.broken_areas:
+        reach = path.reach
+        one_way = (reach[tier] - reach[before]) / 1000
+        entering = tier != CLIENT and before == CLIENT  # the first rung of the network
+        if entering and path.area in self.broken_areas:
             # The reader's last mile is down: nothing beyond their own cache answers.
             return Response(UNREACHABLE), t + CLIENT_TIMEOUT, (CLIENT, 0, 0, "unreachable")
         arrive = t + one_way
@@ -588,18 +591,19 @@ class EdgeSimulation:
             response, done = self._origin(request, arrive)
             return response, done + one_way, (ORIGIN, 0, 0, _status_word(response.status))
         site = path.sites[tier]
-        if tier != CLIENT and (k == 0 or hops[k - 1][0] == CLIENT):
+        if entering:
             request, arrive = self._edge_functions(request, arrive, path, tier, site, process)
         bucket = self.bucket
         bucket[LOOKUPS + tier] += 1
         look = cache.lookup(request, arrive)
-        if look.outcome == FRESH:
+        outcome = look.outcome
+        if outcome == FRESH:
             bucket[HITS + tier] += 1
             return cache.answer(request, look.stored, arrive), arrive + one_way, (
                 tier, site, process, "hit",
             )  # fmt: skip
         stored = look.stored
-        if look.outcome == STALE_WHILE_REVALIDATE:
+        if outcome == STALE_WHILE_REVALIDATE:
             bucket[STALE + tier] += 1
             if stored.revalidating_until <= arrive:
                 upstream = cache.conditional(request, stored)
@@ -614,14 +618,15 @@ class EdgeSimulation:
             )  # fmt: skip
         upstream = cache.conditional(request, stored)
         response, back, where = self._fetch(path, hops, k + 1, upstream, arrive)
-        if response.status == 304 and stored is not None:
+        status = response.status
+        if status == 304 and stored is not None:
             updated = cache.freshen(look.key, stored, response, arrive, back, upstream)
             if updated is not None:
                 bucket[VALIDATED + tier] += 1
                 return cache.answer(request, updated, back), back + one_way, (
                     tier, site, process, "revalidated (304)",
                 )  # fmt: skip
-        if response.status in ERROR_STATUSES or response.status == UNREACHABLE:
+        if status in ERROR_STATUSES or status == UNREACHABLE:
             if stored is not None and cache.may_serve_stale_on_error(stored, back):
                 bucket[STALE + tier] += 1
                 bucket[STALE_ON_ERROR] += 1
@@ -830,6 +835,9 @@ class EdgeSimulation:
         self.log.append(f"{self.now:.1f} s · {text}")
         if len(self.log) > 24:
             del self.log[:-12]
+
+
+_ORIGIN_HOP = (ORIGIN, None, 0)
 
 
 def _percentile(ordered: list[int], q: float) -> int | None:

@@ -306,10 +306,6 @@ def _directed_lifetime(directives: dict, shared: bool) -> float | None:
     return None
 
 
-_LIFETIMES: dict[tuple[str | None, bool], float | None] = {}
-"""(Cache-Control value, shared) → :func:`_directed_lifetime` of its directives."""
-
-
 def corrected_initial_age(
     age_value: float, date_value: float, request_time: float, response_time: float
 ) -> float:
@@ -347,6 +343,18 @@ def _vary_field(vary: str | None) -> tuple[str, ...]:
             sorted({name.strip().lower() for name in vary.split(",") if name.strip()})
         )
     return names
+
+
+_VALUES: dict[tuple, tuple] = {}
+"""A request's values of Vary'd fields → the same with surrounding whitespace dropped."""
+
+
+def _stripped(values: tuple) -> tuple:
+    stripped = tuple(None if value is None else value.strip() for value in values)
+    if len(_VALUES) > 4096:
+        _VALUES.clear()
+    _VALUES[values] = stripped
+    return stripped
 
 
 def _etag_matches(if_none_match: str, etag: str) -> bool:
@@ -394,36 +402,43 @@ class Stored:
         previous: Stored | None = None,
     ) -> None:
         text = headers.get("date")
-        date = _PARSED.get(text, _UNPARSED) if text else None
-        if date is _UNPARSED:
-            date = parse_http_date(text)
+        if text:
+            dates = _DATE_VALUES.get(text)
+            if dates is None:
+                dates = _date_values(text)
+            date, self.date = dates
+        else:
+            date = self.date = None
         # §4.2.3: without a Date the time received stands in for it.
         date_value = response_time if date is None else date
-        age = headers.get("age")  # delta-seconds (§1.2.2, §5.1)
-        if age is None or not age.isdigit() or not age.isascii():
+        text = headers.get("age")  # delta-seconds (§1.2.2, §5.1)
+        if text is None:
             age = 0
         else:
-            age = min(int(age), DELTA_SECONDS_MAX)
+            age = _AGES.get(text)
+            if age is None:
+                age = _age(text)
         self.status = status
         fields = self.headers = _shared_fields(headers)
-        self.date = None if date is None else int(date) if date.is_integer() else date
         self.size = size
         self.response_time = response_time
-        # corrected_initial_age(age, date_value, request_time, response_time), inline
-        self.initial_age = max(
-            max(0.0, response_time - date_value), age + (response_time - request_time)
+        # corrected_initial_age(age, date_value, request_time, response_time), inline:
+        # max(apparent_age, corrected_age_value), where apparent_age = max(0, ...)
+        apparent_age = response_time - date_value
+        if not apparent_age > 0.0:
+            apparent_age = 0.0
+        corrected_age_value = age + (response_time - request_time)
+        self.initial_age = (
+            corrected_age_value if corrected_age_value > apparent_age else apparent_age
         )
         cache_control = fields.get("cache-control")
         lifetime = _LIFETIMES.get((cache_control, shared), _UNPARSED)
         if lifetime is _UNPARSED:
-            if len(_LIFETIMES) > 512:
-                _LIFETIMES.clear()
-            lifetime = _LIFETIMES[cache_control, shared] = _directed_lifetime(
-                parse_cache_control(cache_control), shared
-            )
+            lifetime = _lifetime_from_directives(cache_control, shared)
         if lifetime is None:
             lifetime = freshness_lifetime(self.directives, headers, date_value, shared)
-        self.lifetime = int(lifetime) if lifetime.is_integer() else lifetime
+            lifetime = int(lifetime) if lifetime.is_integer() else lifetime
+        self.lifetime = lifetime
         self.revalidating_until = 0
         """A background revalidation (stale-while-revalidate) is under way until then."""
         self.previous = previous
@@ -458,6 +473,41 @@ class Stored:
 
 
 _STORED_FIELDS = operator.attrgetter(*Stored.__slots__)
+
+# Memos of pure functions of a header value, for Stored: each a dict from the value.
+_DATE_VALUES: dict[str, tuple[float | None, float | int | None]] = {}
+_AGES: dict[str, int] = {}
+_LIFETIMES: dict[tuple[str | None, bool], float | int | None] = {}
+
+
+def _date_values(text: str) -> tuple[float | None, float | int | None]:
+    """A ``Date`` as seconds and as kept in :attr:`Stored.date` (a whole number as int)."""
+    date = parse_http_date(text)
+    dates = (date, None if date is None else int(date) if date.is_integer() else date)
+    if len(_DATE_VALUES) > 4096:
+        _DATE_VALUES.clear()
+    _DATE_VALUES[text] = dates
+    return dates
+
+
+def _age(text: str) -> int:
+    """An ``Age`` value: delta-seconds (§1.2.2, §5.1); 0 when it is not a number."""
+    age = 0 if not text.isdigit() or not text.isascii() else min(int(text), DELTA_SECONDS_MAX)
+    if len(_AGES) > 4096:
+        _AGES.clear()
+    _AGES[text] = age
+    return age
+
+
+def _lifetime_from_directives(cache_control: str | None, shared: bool) -> float | int | None:
+    """:func:`_directed_lifetime` for a Cache-Control value, a whole number as int."""
+    lifetime = _directed_lifetime(parse_cache_control(cache_control), shared)
+    if lifetime is not None and lifetime.is_integer():
+        lifetime = int(lifetime)
+    if len(_LIFETIMES) > 512:
+        _LIFETIMES.clear()
+    _LIFETIMES[cache_control, shared] = lifetime
+    return lifetime
 
 
 def _restore(
@@ -540,18 +590,19 @@ class HttpCache:
         surrounding whitespace dropped; an absent field matches only an absent one."""
         if not names:
             return (request.url, ())
-        get = request.headers.get
-        return (
-            request.url,
-            tuple([None if (value := get(name)) is None else value.strip() for name in names]),
-        )
+        values = tuple(map(request.headers.get, names))
+        return (request.url, _VALUES.get(values) or _stripped(values))
 
     def lookup(self, request: Request, now: float) -> Lookup:
         """Select a stored response for the request (§4) and say how it may be used."""
         names = self.vary.get(request.url)
         if names is None:
             return Lookup(MISS, None, None, "§4 nothing stored for this URI")
-        key = self.key(request, names)
+        if names:  # self.key(request, names), inline
+            values = tuple(map(request.headers.get, names))
+            key = (request.url, _VALUES.get(values) or _stripped(values))
+        else:
+            key = (request.url, ())
         entries = self.entries
         head = stored = entries.get(key)
         # A response still on its way here is not in the cache yet; until it arrives the
@@ -628,14 +679,19 @@ class HttpCache:
             return None
         url = request.url
         headers = response.headers
-        names = _vary_field(headers.get("vary"))
+        vary_value = headers.get("vary")
+        names = (_VARY.get(vary_value) or _vary_field(vary_value)) if vary_value else ()
         vary = self.vary
         if vary.get(url, names) != names:
             # The URI now varies on other fields: its older responses can no longer be
             # selected consistently, so they go (a cache may evict at any time).
             self._forget(url)
         vary[url] = names
-        key = self.key(request, names)
+        if names:  # self.key(request, names), inline
+            values = tuple(map(request.headers.get, names))
+            key = (url, _VALUES.get(values) or _stripped(values))
+        else:
+            key = (url, ())
         entries = self.entries
         old = entries.pop(key, None)
         if old is None:
@@ -646,7 +702,19 @@ class HttpCache:
         )
         entries[key] = stored
         if len(entries) > self.capacity:
-            self._evict()
+            # self._evict(), inline for the usual one eviction
+            oldest = next(iter(entries))
+            del entries[oldest]
+            url = oldest[0]
+            count = self.count
+            left = count[url] - 1
+            if left:
+                count[url] = left
+            else:
+                del count[url]
+                del vary[url]
+            if len(entries) > self.capacity:
+                self._evict()
         return stored
 
     def freshen(
@@ -698,7 +766,7 @@ class HttpCache:
         headers = stored.headers.copy()  # stored.fields(), inline
         date = stored.date
         if date is not None:
-            headers["date"] = http_date(date)
+            headers["date"] = _DATES.get(date) or http_date(date)
         # stored.age(now), inline
         headers["age"] = str(max(0, int(stored.initial_age + (now - stored.response_time))))
         inm = request.headers.get("if-none-match")
