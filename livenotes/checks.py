@@ -17,7 +17,7 @@ from mkdocs.structure.files import Files
 
 from livenotes import recordings
 from livenotes.content import check_html
-from livenotes.demos import Embed, EmbedMoved, mark_embeds, preview
+from livenotes.demos import Embed, EmbedMoved, kit_digest, mark_embeds, preview
 from livenotes.frontmatter import NoteError, Problem, Source, split_lines
 from livenotes.limits import Deadline
 from livenotes.moments import Resolver
@@ -50,9 +50,10 @@ def render_previews(index: SiteIndex) -> tuple[dict[tuple[str, int], dict | None
     problem of the note that embeds it."""
     previews: dict[tuple[str, int], dict | None] = {}
     problems = []
+    kit = kit_digest()  # read once, not once per embed
     for src_uri, embeds in index.embeds.items():
         for embed in embeds:
-            frame, problem = preview(index.demos[embed.name], embed)
+            frame, problem = preview(index.demos[embed.name], embed, kit)
             if problem:
                 problems.append(problem)
             previews[(src_uri, embed.line)] = frame
@@ -119,17 +120,26 @@ def report(problems: list[Problem]) -> str:
 
 
 def add_recordings(
-    files: Files, config, index: SiteIndex, cache_root: Path, enabled: bool
+    files: Files,
+    config,
+    index: SiteIndex,
+    cache_root: Path,
+    enabled: bool,
+    moments: Resolver | None = None,
 ) -> tuple[dict[str, list[dict]], list[Problem]]:
     """Record (or take from the cache) every run the site's embeds can play without
-    the Python runtime, and add the files to the site."""
+    the Python runtime, and add the files to the site. ``moments`` learns how far each
+    recorded run reaches, so a link to a moment inside one runs nothing again."""
     if not enabled or not index.embeds:
         return {}, []
     from mkdocs.structure.files import File
 
-    entries, paths, problems = recordings.for_site(index, cache_root / "recordings")
+    entries, paths, problems, reached = recordings.for_site(index, cache_root / "recordings")
     for site_path, path in paths:
         files.append(File.generated(config, site_path, abs_src_path=str(path)))
+    if moments is not None:
+        for setup, steps, done in reached:
+            moments.learn(setup.demo, setup.scenario, dict(setup.params), setup.seed, steps, done)
     return entries, problems
 
 
@@ -156,7 +166,8 @@ def check_project(config_file: Path) -> tuple[SiteIndex | None, list[Problem]]:
         )
 
     md = renderer()
-    moments = Resolver(index.demos)
+    cache = root / (plugin.config.runtime_cache if plugin is not None else ".cache")
+    moments = Resolver(index.demos, cache / "moments")
     for src_uri, source in index.sources.items():
         embeds = index.embeds.get(src_uri, [])
         text = mark_page(source, source.body.lstrip("\n"), embeds, nonce)
@@ -167,8 +178,11 @@ def check_project(config_file: Path) -> tuple[SiteIndex | None, list[Problem]]:
             problems.append(too_slow(source.path, source.body, source.body_line))
             md = renderer()  # an interrupted converter may hold half a document
             continue
+        links: list[str] = []
         problems += check_html(
-            source.path, rendered, source.body, source.body_line, markers(nonce, embeds)
+            source.path, rendered, source.body, source.body_line, markers(nonce, embeds), links
         )
-        problems += moments.check(source.path, rendered, source.body, source.body_line, embeds)
+        problems += moments.check(
+            source.path, rendered, source.body, source.body_line, embeds, links
+        )
     return index, sorted(set(problems))

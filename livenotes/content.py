@@ -89,15 +89,22 @@ class Finding:
 
 
 def check_html(
-    path: str, rendered: str, body: str, body_line: int, markers: frozenset[str] = frozenset()
+    path: str,
+    rendered: str,
+    body: str,
+    body_line: int,
+    markers: frozenset[str] = frozenset(),
+    links: list[str] | None = None,
 ) -> list[Problem]:
     """Problems with the HTML a note rendered to, each placed on the note's line.
 
     ``body`` is the note's Markdown as written (``body_line`` its first line), searched
     for the offending text to name the line; ``markers`` are the ``data-livenotes-embed``
-    values the plugin itself put in for demo blocks.
+    values the plugin itself put in for demo blocks. When ``links`` is given, the
+    ``href`` of every ``<a>`` that has one is appended to it, so that the links to a
+    moment are checked without parsing the note again.
     """
-    findings = _inspect(rendered, markers)
+    findings = _inspect(rendered, markers, links)
     if not findings:
         return []
     lines = [line.casefold() for line in split_lines(body)]
@@ -107,12 +114,16 @@ def check_html(
     return sorted(set(problems))
 
 
-def _inspect(rendered: str, markers: frozenset[str]) -> list[Finding]:
+def _inspect(rendered: str, markers: frozenset[str], links: list[str] | None) -> list[Finding]:
     tree = LexborHTMLParser(rendered)
     findings: list[Finding] = []
     refused: set[int] = set()  # a refused element is reported once, not its insides
     for node in tree.root.traverse(include_text=False):
         tag = node.tag
+        if tag == "a" and links is not None:
+            given = node.attributes
+            if "href" in given:
+                links.append(given["href"] or "")
         if tag in ("-comment", "!doctype") or _inside(node, refused):
             continue
         attributes = {name.lower(): value or "" for name, value in node.attributes.items()}

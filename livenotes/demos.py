@@ -329,17 +329,20 @@ _PREVIEWS: dict[tuple, dict[str, Any]] = {}
 and the embed's settings: ``mkdocs serve`` rebuilds and repeated embeds reuse them."""
 
 
-def preview(package: DemoPackage, embed: Embed) -> tuple[dict[str, Any] | None, Problem | None]:
+def preview(
+    package: DemoPackage, embed: Embed, kit: str | None = None
+) -> tuple[dict[str, Any] | None, Problem | None]:
     """Run the embed's scenario under CPython to its preview point.
 
     Returns the snapshot, or a problem naming the embed when the demo raises or runs
-    past :data:`PREVIEW_SECONDS`. Whatever the demo prints is discarded.
+    past :data:`PREVIEW_SECONDS`. Whatever the demo prints is discarded. ``kit`` is
+    :func:`kit_digest`, when the caller previews many embeds with the same kit.
     """
     demo = package.demo
     assert demo is not None
     key = (
         package.digest,
-        kit_digest(),
+        kit or kit_digest(),
         embed.scenario,
         json.dumps(embed.params, sort_keys=True, default=str),
         embed.seed,

@@ -105,7 +105,7 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
         self.nonce = checks.new_nonce()
         self.csp.reset()
         self.content_problems = []
-        self.moments = Resolver(self.index.demos)
+        self.moments = Resolver(self.index.demos, self.root / self.config.runtime_cache / "moments")
         self.previews = {}
         self.rendered: dict[tuple, str] = {}
         if self.config.previews and not problems:
@@ -120,7 +120,12 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
             self.index.urls[src_uri] = files.get_file_from_path(src_uri).url
         self._add_wheels(files, config)
         recorded, problems = checks.add_recordings(
-            files, config, self.index, self.root / self.config.runtime_cache, self.config.recordings
+            files,
+            config,
+            self.index,
+            self.root / self.config.runtime_cache,
+            self.config.recordings,
+            self.moments,
         )
         if problems:
             raise PluginError(checks.report(problems))
@@ -168,15 +173,17 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
         source = self.index.sources.get(page.file.src_uri)
         if source is not None:
             embeds = self.index.embeds.get(page.file.src_uri, [])
+            links: list[str] = []  # every <a href>, read by the one parse of the page
             self.content_problems += check_html(
                 source.path,
                 content,
                 source.body,
                 source.body_line,
                 checks.markers(self.nonce, embeds),
+                links,
             )
             self.content_problems += self.moments.check(
-                source.path, content, source.body, source.body_line, embeds
+                source.path, content, source.body, source.body_line, embeds, links
             )
             runtime_bytes = self.runtime["bytes"] if self.runtime else None
             content = self.moments.resolve(content, embeds, runtime_bytes)

@@ -204,29 +204,43 @@ def recorded(package: DemoPackage, setup: Setup, cache: Path) -> Path:
     path = cache / f"{setup.demo}-{digest(package, setup)}.json"
     if not path.is_file():
         cache.mkdir(parents=True, exist_ok=True)
-        data = json.dumps(record(package, setup), separators=(",", ":"), ensure_ascii=False)
-        scratch = path.with_suffix(".tmp")
-        scratch.write_text(data, encoding="utf-8")
-        scratch.replace(path)  # never a half-written file under the final name
+        recording = record(package, setup)
+        data = json.dumps(recording, separators=(",", ":"), ensure_ascii=False)
+        _write(path, data)
+        _write(_header_path(path), json.dumps(_head(recording)))
     return path
 
 
-def for_site(index, cache: Path) -> tuple[dict[str, list[dict]], list[tuple[str, Path]], list]:
+def _write(path: Path, text: str) -> None:
+    scratch = path.with_name(path.name + ".tmp")
+    scratch.write_text(text, encoding="utf-8")
+    scratch.replace(path)  # never a half-written file under the final name
+
+
+def for_site(
+    index, cache: Path
+) -> tuple[dict[str, list[dict]], list[tuple[str, Path]], list, list[tuple[Setup, int, bool]]]:
     """Every recording a site's embeds need: each embed's own setup and every declared
     scenario of the demos embedded. Returns, per demo, what the widget is told about
-    each (``url`` the file's path in the site), the files to add, and the problems."""
+    each (``url`` the file's path in the site), the files to add, the problems, and how
+    far each recorded run reached (its last frame's step, and whether it ended there)."""
     from livenotes.frontmatter import Problem
 
     wanted: dict[Setup, object] = {}
+    seen: set[tuple] = set()  # copies of a note embed the same demo the same way
     for embeds in index.embeds.values():
         for embed in embeds:
+            settings = (embed.name, embed.scenario, repr(embed.params), embed.seed)
+            if settings in seen:
+                continue
+            seen.add(settings)
             demo = index.demos[embed.name].demo
             own = Setup.of(demo, embed.scenario, embed.params, embed.seed)
             wanted.setdefault(own, embed)
             for scenario in demo.scenarios:
                 wanted.setdefault(Setup.of(demo, scenario.name, {}, None), embed)
     entries: dict[str, list[dict]] = {}
-    files, problems = [], []
+    files, problems, reached = [], [], []
     for setup, embed in sorted(wanted.items(), key=lambda item: repr(item[0])):
         package = index.demos[setup.demo]
         try:
@@ -255,9 +269,29 @@ def for_site(index, cache: Path) -> tuple[dict[str, list[dict]], list[tuple[str,
                 "url": site_path,
             }
         )
-    return entries, files, problems
+        reached.append((setup, head["end"], head["done"]))
+    return entries, files, problems, reached
+
+
+def _head(recording: dict) -> dict:
+    return {"stride": recording["stride"], "end": recording["at"][-1], "done": recording["done"]}
+
+
+def _header_path(path: Path) -> Path:
+    return path.with_name(path.stem + ".head")
 
 
 def _header(path: Path) -> dict:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return {"stride": data["stride"], "end": data["at"][-1]}
+    """A recording's stride, last step and end, from the small file kept beside it (a
+    warm build reads no recording whole: 29 MB of JSON at 1,000 notes' worth of embeds);
+    written from the recording if it is missing or unreadable."""
+    beside = _header_path(path)
+    try:
+        head = json.loads(beside.read_text(encoding="utf-8"))
+        if {"stride", "end", "done"} <= set(head):
+            return head
+    except (OSError, ValueError):
+        pass
+    head = _head(json.loads(path.read_text(encoding="utf-8")))
+    _write(beside, json.dumps(head))
+    return head

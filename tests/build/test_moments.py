@@ -4,11 +4,16 @@ build and by ``livenotes check`` alike, and two embeds of one demo told apart.""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
 
-from tests.conftest import DEMO_TALK, EVENT_PAGE, make_site, run_build
+import pytest
+
+from livenotes import moments
+from livenotes.demos import discover, find_embeds
+from tests.conftest import DEMO_TALK, EVENT_PAGE, FIXTURES, make_site, run_build
 
 TWO_EMBEDS = (
     DEMO_TALK
@@ -115,3 +120,32 @@ def test_a_moment_link_to_a_demo_the_page_does_not_embed_says_so(tmp_path):
         "docs/testconf/talk.md:15: demo:faulty: this page does not embed faulty; a moment link "
         "points at a demo embedded on the same page\n"
     ) in result.stderr
+
+
+def test_how_far_a_run_reaches_is_kept_on_disk_and_learned_from_recordings(tmp_path, monkeypatch):
+    """A rebuild runs no demo for links it checked before, nor for links inside a run the
+    build recorded; what it is told still decides the link's fate."""
+    demos = discover(FIXTURES / "demos")
+    embeds, problems = find_embeds("talk.md", "```demo\nname: faulty\n```\n", 1)
+    assert problems == []
+    moments.Resolver(demos, tmp_path).parse("demo:faulty?step=7", embeds)
+    [stored] = tmp_path.glob("faulty-*.json")
+    assert json.loads(stored.read_text(encoding="utf-8")) == {"steps": 7, "done": False}
+
+    def no_run(*args, **kwargs):
+        raise AssertionError("the demo was run again")
+
+    monkeypatch.setattr(moments, "Runner", no_run)
+    again = moments.Resolver(demos, tmp_path)
+    assert again.parse("demo:faulty?step=7", embeds).step == 7
+    assert again.parse("demo:faulty?step=4", embeds).step == 4
+    with pytest.raises(AssertionError):  # further than known: it runs
+        again.parse("demo:faulty?step=8", embeds)
+
+    told = moments.Resolver(demos)
+    params = demos["faulty"].demo.resolve({})
+    told.learn("faulty", "steady", params, 1, 20, False)
+    assert told.parse("demo:faulty?step=20", embeds).step == 20
+    told.learn("faulty", "steady", params, 1, 30, True)
+    with pytest.raises(ValueError, match="past the end of scenario steady .it ends at step 30"):
+        told.parse("demo:faulty?step=31", embeds)

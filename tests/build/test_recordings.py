@@ -76,6 +76,14 @@ def test_recordings_are_cached_by_code_and_setup(tmp_path):
     stamp = first.stat().st_mtime_ns
     assert recordings.recorded(package, race, tmp_path) == first
     assert first.stat().st_mtime_ns == stamp  # not recorded again
+    # What a build reads of it is kept beside it, and made again from it if lost.
+    data = json.loads(first.read_text(encoding="utf-8"))
+    head = {"stride": data["stride"], "end": data["at"][-1], "done": data["done"]}
+    beside = first.with_name(first.stem + ".head")
+    assert json.loads(beside.read_text(encoding="utf-8")) == head
+    beside.unlink()
+    assert recordings._header(first) == head
+    assert json.loads(beside.read_text(encoding="utf-8")) == head
     other = recordings.Setup.of(package.demo, "race", {}, 7)
     assert recordings.recorded(package, other, tmp_path) != first
     assert recordings.digest(package, race) != recordings.digest(real()["circuit_breaker"], race)
@@ -112,7 +120,7 @@ def test_every_recording_of_the_real_site_fits_the_transfer_budget(tmp_path):
 
     index, problems = scan(ROOT / "docs", ROOT / "demos")
     assert problems == []
-    entries, files, problems = recordings.for_site(index, ROOT / ".cache/recordings")
+    entries, files, problems, _reached = recordings.for_site(index, ROOT / ".cache/recordings")
     assert problems == []
     sizes = {
         Path(site_path).name: len(gzip.compress(path.read_bytes(), 6)) for site_path, path in files
