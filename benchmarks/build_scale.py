@@ -26,12 +26,15 @@ When the ratio at the largest size misses the target (or with ``--breakdown alwa
 the plugin's cost is broken down by switching its options off one at a time, and the
 navigation is measured with and without Material's ``navigation.prune`` (page size).
 ``--profile N`` builds the N-note site in this process instead, times every plugin
-hook and prints cProfile's hot spots.
+hook and prints cProfile's hot spots. ``--cold`` starts every plugin build from an
+empty cache of its own (the build records every run again); by default the plugin uses
+the project's cache (``.cache/recordings/``...), warm after one build.
 
     . .venv/bin/activate
     python benchmarks/build_scale.py                     # 10, 100, 1000; 3 rounds
     python benchmarks/build_scale.py --sizes 10,100 --repeat 1
     python benchmarks/build_scale.py --sizes 1000 --profile 1000
+    python benchmarks/build_scale.py --sizes 1000 --repeat 1 --cold
 """
 
 from __future__ import annotations
@@ -201,6 +204,21 @@ def write_config(
 # --- building and measuring ------------------------------------------------------------
 
 
+def cold_cache(folder: Path) -> dict:
+    """Plugin options for a build from an empty cache in ``folder``: nothing recorded,
+    no run's reach known, no wheel packed. Only the pinned Pyodide core is linked in
+    from the project's cache (fetching it is a download, not build work)."""
+    from livenotes.runtime import runtime_dir
+
+    cache = (ROOT / PLUGIN_PATH_OPTIONS["runtime_cache"]).resolve()
+    core = runtime_dir(cache)
+    if not core.is_dir():
+        raise SystemExit(f"{core}: no Pyodide core in the cache; build the site once first")
+    folder.mkdir(parents=True)
+    (folder / core.name).symlink_to(core, target_is_directory=True)
+    return {"runtime_cache": str(folder)}
+
+
 def build(config: Path, strict: bool) -> float:
     command = [sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(config)]
     if strict:
@@ -244,6 +262,13 @@ def run_sizes(args, base: dict, work: Path) -> dict[int, dict]:
         times: dict[str, list[float]] = defaultdict(list)
         for round_ in range(args.repeat):
             order = list(variants) if round_ % 2 == 0 else list(reversed(variants))
+            if args.cold:  # every plugin build starts from an empty cache of its own
+                variants["plugin"] = (
+                    write_config(
+                        base, folder, "plugin", docs, plugin=cold_cache(folder / f"cache-{round_}")
+                    ),
+                    True,
+                )
             for name in order:
                 config, strict = variants[name]
                 times[name].append(build(config, strict))
@@ -468,6 +493,12 @@ def main(argv: list[str] | None = None) -> int:
         "--skip-navigation", action="store_true", help="skip the prune/sections page-size builds"
     )
     parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="each plugin build starts from an empty cache (recordings, moment-link "
+        "runs, wheels; the Pyodide core is linked in), so it records every run again",
+    )
+    parser.add_argument(
         "--keep", action="store_true", help="keep the temporary folder and print it"
     )
     args = parser.parse_args(argv)
@@ -486,6 +517,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         print(
             f"sizes {args.sizes}, {args.repeat} interleaved round(s), median; {args.per_event} talks per event"
+            + ("; plugin builds from an empty cache (--cold)" if args.cold else "")
             + (
                 f"; theme features dropped: {', '.join(sorted(DROP_FEATURES))}"
                 if DROP_FEATURES
