@@ -404,7 +404,10 @@ class EdgeSimulation:
             user_next = self.next_user
             load_next = self.next_load if self.load_test_on else end + 1.0
             check_next = self.next_check
-            first = min(user_next, load_next, check_next)
+            # min(user_next, load_next, check_next), without the call
+            first = load_next if load_next < user_next else user_next
+            if check_next < first:
+                first = check_next
             if first > end:
                 break
             self.now = first
@@ -412,8 +415,8 @@ class EdgeSimulation:
                 self._health_checks()
                 self.next_check += HEALTH_CHECK_EVERY
             elif first == user_next:
-                self._user_request(self.clients[rng.randrange(CLIENTS)])
-                self.next_user += rng.expovariate(self._user_rate())
+                self._user_request(self.clients[rng._randbelow(CLIENTS)])  # randrange
+                self.next_user += rng.expovariate(float(self.params["request_rate"]))
             else:
                 self._load_request(self.load_users[rng.randrange(LOAD_TEST_USERS)])
                 self.next_load += rng.expovariate(self._load_rate())
@@ -521,12 +524,14 @@ class EdgeSimulation:
     def _hops(self, path: Path, entry: int, client_cache: HttpCache | None) -> list:
         """(rung, cache or None) from the first hop to the origin, a random serving
         process at each rung."""
-        randrange = self.rng.randrange
+        # Random.randrange(n) is _randbelow(n) after checking n (3.11 and 3.14 alike):
+        # the same draws without the checks.
+        randbelow = self.rng._randbelow
         caches, sites = self.caches, path.sites
         hops: list = [] if client_cache is None else [(CLIENT, client_cache, 0)]
         for tier in range(entry, ORIGIN):
             processes = caches[tier][sites[tier]]
-            process = randrange(len(processes))
+            process = randbelow(len(processes))
             hops.append((tier, processes[process], process))
         hops.append(_ORIGIN_HOP)
         return hops

@@ -349,6 +349,14 @@ _VALUES: dict[tuple, tuple] = {}
 """A request's values of Vary'd fields → the same with surrounding whitespace dropped."""
 
 
+def _raw_values(headers: dict[str, str], names: tuple[str, ...]) -> tuple:
+    """The request's values of ``names`` as sent (None when absent)."""
+    if len(names) == 2:  # the usual Vary here; a tuple display beats tuple(map(...))
+        first, second = names
+        return (headers.get(first), headers.get(second))
+    return tuple(map(headers.get, names))
+
+
 def _stripped(values: tuple) -> tuple:
     stripped = tuple(None if value is None else value.strip() for value in values)
     if len(_VALUES) > 4096:
@@ -590,7 +598,7 @@ class HttpCache:
         surrounding whitespace dropped; an absent field matches only an absent one."""
         if not names:
             return (request.url, ())
-        values = tuple(map(request.headers.get, names))
+        values = _raw_values(request.headers, names)
         return (request.url, _VALUES.get(values) or _stripped(values))
 
     def lookup(self, request: Request, now: float) -> Lookup:
@@ -599,7 +607,7 @@ class HttpCache:
         if names is None:
             return Lookup(MISS, None, None, "§4 nothing stored for this URI")
         if names:  # self.key(request, names), inline
-            values = tuple(map(request.headers.get, names))
+            values = _raw_values(request.headers, names)
             key = (request.url, _VALUES.get(values) or _stripped(values))
         else:
             key = (request.url, ())
@@ -660,13 +668,15 @@ class HttpCache:
     def conditional(self, request: Request, stored: Stored | None) -> Request:
         """The request this cache sends upstream (§4.3.1): the client's own validators are
         not passed on (this cache answers them itself, §4.3.2), and a stored response's
-        ETag goes as If-None-Match."""
+        ETag goes as If-None-Match. Without either, that is ``request`` itself (requests
+        are not changed in place)."""
+        etag = None if stored is None else stored.headers.get("etag")
+        if etag is None and "if-none-match" not in request.headers:
+            return request
         headers = request.headers.copy()
         headers.pop("if-none-match", None)
-        if stored is not None:
-            etag = stored.headers.get("etag")
-            if etag is not None:
-                headers["if-none-match"] = etag
+        if etag is not None:
+            headers["if-none-match"] = etag
         return Request(request.url, headers)
 
     def store(
@@ -688,7 +698,7 @@ class HttpCache:
             self._forget(url)
         vary[url] = names
         if names:  # self.key(request, names), inline
-            values = tuple(map(request.headers.get, names))
+            values = _raw_values(request.headers, names)
             key = (url, _VALUES.get(values) or _stripped(values))
         else:
             key = (url, ())
