@@ -483,13 +483,15 @@ def _clip(text: str, limit: int) -> str:
 
 
 CHECKPOINT_EVERY = 100
-"""Steps between the runner's checkpoints, at least: seeking re-simulates from the
-nearest earlier one."""
-RESIM_SECONDS = 0.03
-"""Stepping time between checkpoints, at most: a demo whose steps are slow is also
-checkpointed between the every-100-steps ones, so that a seek re-simulates about this
-long at most, measured in the interpreter that runs it (Pyodide in the browser)."""
-CHECKPOINT_BUDGET = 16_000_000
+"""Steps between the runner's checkpoints, at most (unless they would cost more than
+:data:`CHECKPOINT_SHARE`): seeking re-simulates from the nearest earlier one."""
+RESIM_SECONDS = 0.035
+"""Stepping time between checkpoints, at most: a demo whose steps are slow is
+checkpointed after this long of stepping, before 100 steps, so that a seek re-simulates
+about this long at most, measured in the interpreter that runs it (Pyodide in the
+browser). With the budget below, a 10,000-step run of the slowest demo (edge_cache: 1.4
+ms steps, 46 KB checkpoints in Pyodide) keeps all of them."""
+CHECKPOINT_BUDGET = 19_500_000
 """Bytes of pickled checkpoints one run may keep (the worker holds one run per widget).
 Past it every other checkpoint goes and the spacing doubles, so a run of any length
 stays within the budget and a seek re-simulates at most twice as far."""
@@ -611,6 +613,7 @@ class Runner:
         self.checkpoint_bytes = 0
         """What the pickled checkpoints hold, at most :data:`CHECKPOINT_BUDGET`."""
         self._stepped_s = 0.0  # time spent in sim.step() since the last checkpoint
+        self._since = 0  # steps since the last checkpoint (or the one restored)
         self._checkpoint_s = 0.0  # what the last checkpoint cost
         self._resim_s = RESIM_SECONDS
         self._forks = 0  # how often the recorded future was dropped (see timeline_key)
@@ -623,6 +626,7 @@ class Runner:
         self.sim = self.demo.create(dict(self._start_params), random.Random(self.seed))
         self.params = dict(self._start_params)
         self.steps = 0
+        self._stepped_s, self._since = 0.0, 0
         self._next_input = 0
         self._seen_marks = 0
         self.marks = []
@@ -687,7 +691,7 @@ class Runner:
         if self.checkpoint_bytes > CHECKPOINT_BUDGET:  # one checkpoint over the budget
             self._drop_checkpoint(self.steps)
         self._checkpoint_s = time.perf_counter() - started
-        self._stepped_s = 0.0
+        self._stepped_s, self._since = 0.0, 0
 
     def _drop_checkpoint(self, step: int) -> None:
         self.checkpoint_bytes -= _size(self._checkpoints.pop(step))
@@ -703,9 +707,10 @@ class Runner:
             ran += 1
             self._apply_due_cues()
             self._collect_marks()
+            self._since += 1
             stepped, cost = self._stepped_s, self._checkpoint_s
             if self.steps not in self._checkpoints and (
-                (self.steps % self.checkpoint_every == 0 and stepped * CHECKPOINT_SHARE >= cost)
+                (self._since >= self.checkpoint_every and stepped * CHECKPOINT_SHARE >= cost)
                 or (stepped >= self._resim_s and stepped * RESIM_SHARE >= cost)
             ):
                 self._checkpoint()
@@ -729,6 +734,7 @@ class Runner:
                 self.sim, self._cues, self.params = sim, cues, params
                 self.marks, self._seen_marks = marks, seen
                 self.steps = base
+                self._stepped_s, self._since = 0.0, 0
                 self._next_input = bisect.bisect_left([i.step for i in self.inputs], base)
                 self._replay_inputs()
         self.step(target - self.steps)
