@@ -15,9 +15,11 @@ import importlib.util
 import io
 import json
 import re
+import stat
 import sys
 import tempfile
 import types
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -396,6 +398,10 @@ def kit_digest() -> str:
     return digest(kit_sources())
 
 
+WHEEL_TIME = (1980, 1, 1, 0, 0, 0)
+"""The date of every file in a wheel: the earliest a zip can hold."""
+
+
 def build_wheel(distribution: str, files: list[tuple[str, bytes]], out_dir: Path) -> Path:
     """Pack ``files`` (archive path, bytes) as a pure-Python wheel named by content.
 
@@ -403,6 +409,19 @@ def build_wheel(distribution: str, files: list[tuple[str, bytes]], out_dir: Path
     file name and browsers never run a stale copy from their cache.
     """
     from wheel.wheelfile import WheelFile  # build-time only
+
+    class Reproducible(WheelFile):
+        """Every member dated :data:`WHEEL_TIME`, not the build's clock (``RECORD``
+        too), so that equal contents give equal bytes: the offline cache's version is a
+        hash of the site's files, and must not change when nothing did."""
+
+        def writestr(self, name, data, compress_type=None):
+            if isinstance(name, str):
+                info = zipfile.ZipInfo(name, date_time=WHEEL_TIME)
+                info.compress_type = self.compression
+                info.external_attr = (0o644 | stat.S_IFREG) << 16
+                name = info
+            super().writestr(name, data, compress_type)
 
     version = f"0+{digest(files)[:12]}"
     stem = f"{distribution}-{version}"
@@ -414,7 +433,7 @@ def build_wheel(distribution: str, files: list[tuple[str, bytes]], out_dir: Path
     # stops half-way never leaves a broken wheel behind.
     scratch = Path(tempfile.mkdtemp(dir=out_dir))
     partial = scratch / path.name
-    with WheelFile(partial, "w") as wheel:
+    with Reproducible(partial, "w") as wheel:
         for name, data in files:
             wheel.writestr(name, data)
         wheel.writestr(

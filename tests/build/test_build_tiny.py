@@ -118,6 +118,10 @@ def test_wheel_name_changes_with_content(tmp_path):
     same = build_wheel("x", [("x/__init__.py", b"A = 1\n")], tmp_path)
     other = build_wheel("x", [("x/__init__.py", b"A = 2\n")], tmp_path)
     assert first == same and first != other
+    again = build_wheel("x", [("x/__init__.py", b"A = 1\n")], tmp_path / "again")
+    assert again.read_bytes() == first.read_bytes()  # no build time inside
+    with zipfile.ZipFile(first) as wheel:
+        assert {info.date_time for info in wheel.infolist()} == {(1980, 1, 1, 0, 0, 0)}
 
 
 def test_bad_demo_reference_fails_with_exact_message(tmp_path):
