@@ -91,8 +91,16 @@ def _import_demo(demos_dir: Path, name: str) -> types.ModuleType:
     """Import ``demos.<name>`` from ``demos_dir``, whatever is on ``sys.path``.
 
     The import name is fixed (``demos.<name>``) because the wheel installs the same
-    package under that name in the browser.
+    package under that name in the browser. A package imported here before from the
+    same folder with the same code is kept, not imported again: its classes stay the
+    ones its objects were made from (pickle, and so the runner's checkpoints, need
+    that), while an edited demo is imported afresh (``mkdocs serve``).
     """
+    folder = demos_dir / name
+    fingerprint = (str(folder.resolve()), digest(_sources(folder, "")))
+    known = sys.modules.get(f"demos.{name}")
+    if known is not None and getattr(known, "__livenotes_fingerprint__", None) == fingerprint:
+        return known
     parent = sys.modules.get("demos")
     if parent is None or not hasattr(parent, "__path__"):
         parent = types.ModuleType("demos")
@@ -100,7 +108,6 @@ def _import_demo(demos_dir: Path, name: str) -> types.ModuleType:
         sys.modules["demos"] = parent
     for key in [k for k in sys.modules if k == f"demos.{name}" or k.startswith(f"demos.{name}.")]:
         del sys.modules[key]
-    folder = demos_dir / name
     spec = importlib.util.spec_from_file_location(
         f"demos.{name}", folder / "__init__.py", submodule_search_locations=[str(folder)]
     )
@@ -112,6 +119,7 @@ def _import_demo(demos_dir: Path, name: str) -> types.ModuleType:
     except BaseException:
         del sys.modules[spec.name]
         raise
+    module.__livenotes_fingerprint__ = fingerprint
     return module
 
 

@@ -21,6 +21,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
+
+# The site's demos, imported the way the build imports them before any test module
+# imports them by name: the builds that tests run in this process then keep these very
+# modules, so the classes of objects made earlier still pickle.
+from livenotes.demos import discover  # noqa: E402
+
+discover(ROOT / "demos")
 OUTPUT = ROOT / "test-output"
 
 EVENT_PAGE = """\

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pickle
+import random
 import re
+import sys
 import zipfile
 
-from tests.conftest import DEMO_TALK, EVENT_PAGE, GOOD_TALK, make_site, run_build
+from tests.conftest import DEMO_TALK, EVENT_PAGE, FIXTURES, GOOD_TALK, make_site, run_build
 
 SECOND = (
     GOOD_TALK.replace("title: A Good Talk", "title: Second Talk")
@@ -191,3 +194,22 @@ def test_links_follow_mkdocs_urls_without_directory_urls(tmp_path):
     assert '<a href="index.html">Test Conference 2024</a>' in talk
     speakers = (site / "speakers.html").read_text()
     assert 'href="testconf/zeta.html">A Good Talk' in speakers
+
+
+def test_a_demo_is_imported_again_only_when_its_code_changed(tmp_path):
+    """Discovery keeps a package it imported from the same, unchanged code (objects made
+    from its classes still pickle), and imports an edited one afresh (``mkdocs serve``)."""
+    from livenotes.demos import discover
+
+    folder = tmp_path / "demos" / "faulty_copy"
+    folder.mkdir(parents=True)
+    code = (FIXTURES / "demos" / "faulty" / "__init__.py").read_text()
+    (folder / "__init__.py").write_text(code.replace('name="faulty"', 'name="faulty_copy"'))
+    first = discover(tmp_path / "demos")["faulty_copy"].demo
+    assert first is not None
+    state = first.create(first.resolve({}), random.Random(1))
+    assert discover(tmp_path / "demos")["faulty_copy"].demo is first
+    pickle.dumps(state)  # its class is still the one in sys.modules
+    (folder / "__init__.py").write_text((folder / "__init__.py").read_text() + "\nEDITED = True\n")
+    edited = discover(tmp_path / "demos")["faulty_copy"].demo
+    assert edited is not first and sys.modules["demos.faulty_copy"].EDITED
