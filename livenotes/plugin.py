@@ -421,7 +421,7 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
             frame=frame,
             spec_runtime=spec["runtime"],
             seeds=spec["seeds"],
-            spec=json.dumps(spec, separators=(",", ":")),
+            spec=_single_quoted(json.dumps(spec, separators=(",", ":"))),
             demo_page=(
                 url(self.index.urls[page_url])
                 if page_url and page_url != page.file.src_uri
@@ -473,6 +473,14 @@ def _attribute(text: str) -> Markup:
     """One line of text, escaped for an HTML attribute: Material's base template puts
     ``page.meta.description`` into ``content="..."`` as it is."""
     return escape(" ".join(text.split()))
+
+
+def _single_quoted(text: str) -> Markup:
+    """``text`` escaped for an attribute in single quotes: JSON's many double quotes stay
+    as they are (``&#34;`` each in a double-quoted one made a spec a third longer)."""
+    return Markup(
+        text.replace("&", "&amp;").replace("'", "&#39;").replace("<", "&lt;").replace(">", "&gt;")
+    )
 
 
 def _url_context(page: Page, config) -> dict:

@@ -100,7 +100,7 @@ def test_the_build_ships_each_embeds_recording_and_every_scenarios(tmp_path):
     result = run_build(tmp_path)
     assert result.returncode == 0, result.stderr
     page = (tmp_path / "site/testconf/talk/index.html").read_text(encoding="utf-8")
-    spec = json.loads(html.unescape(re.search(r'data-demo-spec="([^"]*)"', page).group(1)))
+    spec = json.loads(html.unescape(re.search(r"data-demo-spec='([^']*)'", page).group(1)))
     shipped = {(r["scenario"], r["seed"]) for r in spec["recordings"]}
     assert shipped == {("steady", 5), ("steady", 1), ("short", 1), ("long", 1)}
     for entry in spec["recordings"]:

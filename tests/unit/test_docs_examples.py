@@ -153,7 +153,7 @@ def test_demo_block_example_builds_with_what_it_asks_for(sample_site):
     figure = re.search(r'<figure class="ln-demo"[^>]*>', text).group(0)
     assert f'data-demo="{settings["name"]}"' in figure
     assert f'data-demo-height="{settings["height"]}"' in figure
-    spec = json.loads(html.unescape(re.search(r'data-demo-spec="([^"]*)"', figure).group(1)))
+    spec = json.loads(html.unescape(re.search(r"data-demo-spec='([^']*)'", figure).group(1)))
     assert spec["scenario"] == settings["scenario"]
     assert spec["seed"] == settings["seed"]
     for key, value in settings["params"].items():
