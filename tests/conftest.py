@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import importlib
 import os
 import re
 import shutil
@@ -27,6 +28,7 @@ FIXTURES = ROOT / "tests" / "fixtures"
 # modules, so the classes of objects made earlier still pickle.
 from livenotes.demos import discover  # noqa: E402
 
+importlib.import_module("demos")  # first: the namespace package over every demos/ on sys.path
 discover(ROOT / "demos")
 OUTPUT = ROOT / "test-output"
 
