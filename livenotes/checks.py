@@ -45,15 +45,18 @@ def scan_files(files: Files, docs_dir: Path, demos_dir: Path) -> tuple[SiteIndex
     return index, problems
 
 
-def render_previews(index: SiteIndex) -> tuple[dict[tuple[str, int], dict | None], list[Problem]]:
-    """Each embed's preview frame, run under CPython; a demo that raises or hangs is a
-    problem of the note that embeds it."""
+def render_previews(
+    index: SiteIndex, cache: Path | None = None
+) -> tuple[dict[tuple[str, int], dict | None], list[Problem]]:
+    """Each embed's preview frame, run under CPython (or read from ``cache``, where an
+    earlier build left it); a demo that raises or hangs is a problem of the note that
+    embeds it."""
     previews: dict[tuple[str, int], dict | None] = {}
     problems = []
     kit = kit_digest()  # read once, not once per embed
     for src_uri, embeds in index.embeds.items():
         for embed in embeds:
-            frame, problem = preview(index.demos[embed.name], embed, kit)
+            frame, problem = preview(index.demos[embed.name], embed, kit, cache)
             if problem:
                 problems.append(problem)
             previews[(src_uri, embed.line)] = frame
@@ -154,8 +157,9 @@ def check_project(config_file: Path) -> tuple[SiteIndex | None, list[Problem]]:
     root = config_file.parent
     demos_dir = root / (plugin.config.demos_dir if plugin is not None else "demos")
     index, problems = scan_files(get_files(config), Path(config.docs_dir), demos_dir)
+    cache = root / (plugin.config.runtime_cache if plugin is not None else ".cache")
     if not problems and (plugin is None or plugin.config.previews):
-        problems = render_previews(index)[1]
+        problems = render_previews(index, cache / "previews")[1]
     if problems:
         return index, sorted(set(problems))
     nonce = new_nonce()
@@ -166,7 +170,6 @@ def check_project(config_file: Path) -> tuple[SiteIndex | None, list[Problem]]:
         )
 
     md = renderer()
-    cache = root / (plugin.config.runtime_cache if plugin is not None else ".cache")
     moments = Resolver(index.demos, cache / "moments")
     for src_uri, source in index.sources.items():
         embeds = index.embeds.get(src_uri, [])

@@ -339,14 +339,21 @@ _PREVIEWS: dict[tuple, dict[str, Any]] = {}
 and the embed's settings: ``mkdocs serve`` rebuilds and repeated embeds reuse them."""
 
 
+PREVIEW_FORMAT = 1
+"""Part of a cached preview's name: raised if what a preview file holds changes."""
+
+
 def preview(
-    package: DemoPackage, embed: Embed, kit: str | None = None
+    package: DemoPackage, embed: Embed, kit: str | None = None, cache: Path | None = None
 ) -> tuple[dict[str, Any] | None, Problem | None]:
     """Run the embed's scenario under CPython to its preview point.
 
     Returns the snapshot, or a problem naming the embed when the demo raises or runs
     past :data:`PREVIEW_SECONDS`. Whatever the demo prints is discarded. ``kit`` is
-    :func:`kit_digest`, when the caller previews many embeds with the same kit.
+    :func:`kit_digest`, when the caller previews many embeds with the same kit. With a
+    ``cache`` folder a preview is also kept on disk, named by the demo's and the kit's
+    code and the embed's settings, so a new build of an unchanged site runs no demo for
+    its previews.
     """
     demo = package.demo
     assert demo is not None
@@ -359,6 +366,13 @@ def preview(
     )
     if key in _PREVIEWS:
         return _PREVIEWS[key], None
+    stored = None
+    if cache is not None:
+        named = hashlib.sha256(json.dumps([PREVIEW_FORMAT, *key]).encode()).hexdigest()[:24]
+        stored = cache / f"{demo.name}-{named}.json"
+        with contextlib.suppress(OSError, ValueError):  # a damaged file is made again
+            _PREVIEWS[key] = json.loads(stored.read_text(encoding="utf-8"))
+            return _PREVIEWS[key], None
 
     try:
         with (
@@ -368,8 +382,14 @@ def preview(
         ):
             runner = demokit.Runner(demo, embed.scenario, embed.params, embed.seed)
             runner.step(runner.scenario.preview_steps)
-            _PREVIEWS[key] = runner.snapshot()
-            return _PREVIEWS[key], None
+            # As JSON reads it back (lists, not tuples): a cached preview is the same.
+            _PREVIEWS[key] = json.loads(json.dumps(runner.snapshot()))
+        if stored is not None:
+            stored.parent.mkdir(parents=True, exist_ok=True)
+            scratch = stored.with_suffix(".tmp")
+            scratch.write_text(json.dumps(_PREVIEWS[key]), encoding="utf-8")
+            scratch.replace(stored)  # never a half-written file under the final name
+        return _PREVIEWS[key], None
     except _Stuck:
         message = (
             f"the preview of {demo.name!r} ran longer than {PREVIEW_SECONDS} s; does a step loop?"

@@ -111,7 +111,9 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
         if self.config.previews and not problems:
             # Only sound embeds are previewed: a mistake is reported once, not again as
             # the preview it breaks.
-            self.previews, problems = checks.render_previews(self.index)
+            self.previews, problems = checks.render_previews(
+                self.index, self.root / self.config.runtime_cache / "previews"
+            )
         if problems:
             raise PluginError(checks.report(problems))
         for src_uri, content in GENERATED.items():

@@ -8,7 +8,7 @@ import re
 import sys
 import zipfile
 
-from tests.conftest import DEMO_TALK, EVENT_PAGE, FIXTURES, GOOD_TALK, make_site, run_build
+from tests.conftest import DEMO_TALK, EVENT_PAGE, FIXTURES, GOOD_TALK, ROOT, make_site, run_build
 
 SECOND = (
     GOOD_TALK.replace("title: A Good Talk", "title: Second Talk")
@@ -213,3 +213,16 @@ def test_a_demo_is_imported_again_only_when_its_code_changed(tmp_path):
     (folder / "__init__.py").write_text((folder / "__init__.py").read_text() + "\nEDITED = True\n")
     edited = discover(tmp_path / "demos")["faulty_copy"].demo
     assert edited is not first and sys.modules["demos.faulty_copy"].EDITED
+
+
+def test_a_preview_is_kept_on_disk_and_not_run_again(tmp_path, monkeypatch):
+    from livenotes import demos
+
+    package = demos.discover(ROOT / "demos")["skinny"]
+    embed = demos.Embed(path="x.md", line=1, start=0, end=1, name="skinny", scenario="race")
+    first, problem = demos.preview(package, embed, cache=tmp_path)
+    assert problem is None and len(list(tmp_path.glob("skinny-*.json"))) == 1
+    monkeypatch.setattr(demos, "_PREVIEWS", {})  # a new build process
+    monkeypatch.setattr(demos.demokit, "Runner", None)  # running the demo would fail
+    again, problem = demos.preview(package, embed, cache=tmp_path)
+    assert problem is None and again == first
