@@ -142,3 +142,15 @@ def test_no_page_holds_the_script(site):
         tree = LexborHTMLParser(page.read_text(encoding="utf-8"))
         assert not [s for s in tree.css("script") if s.text() == "x"], page
         assert "</title><script>x" not in page.read_text(encoding="utf-8"), page
+
+
+def test_the_single_quoted_spec_attribute_holds_any_text_as_data():
+    """The widget's spec goes into a single-quoted attribute, escaped by the plugin: a
+    caption or value with quotes, ampersands and markup stays one attribute's text."""
+    from livenotes.plugin import _single_quoted
+
+    hostile = json.dumps({"caption": "it's \"x\" & <b>y</b>' onmouseover='alert(1)"})
+    tree = LexborHTMLParser(f"<p id=t data-spec='{_single_quoted(hostile)}'>z</p>")
+    node = tree.css_first("#t")
+    assert json.loads(node.attributes["data-spec"]) == json.loads(hostile)
+    assert list(node.attributes) == ["id", "data-spec"]  # no attribute slipped out
