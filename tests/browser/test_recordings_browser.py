@@ -151,10 +151,12 @@ def test_the_readers_choice_is_remembered_and_ask_waits_for_a_click(open_page, b
     page.wait_for_function(
         "() => document.querySelector('[data-demo]').dataset.source === 'recording'"
     )
+    load = page.locator("[data-demo] [data-demo-load]")
+    assert not load.is_visible()  # a recording plays: nothing to ask yet
     page.get_by_label("Seed").fill("9")
     page.get_by_label("Seed").dispatch_event("change")  # no recording of seed 9
-    load = page.get_by_role("button", name="Load the Python runtime")
-    load.wait_for()
+    load.wait_for(state="visible")
+    assert load.inner_text().startswith("Load the Python runtime (")
     assert "needs the Python runtime (" in page.inner_text("[data-demo] [data-demo-status]")
     page.wait_for_timeout(500)
     assert fetched(page, "runtime") == []
@@ -163,6 +165,7 @@ def test_the_readers_choice_is_remembered_and_ask_waits_for_a_click(open_page, b
         "() => document.querySelector('[data-demo]').dataset.source === 'live'", timeout=90_000
     )
     assert fetched(page, "runtime")
+    assert not load.is_visible()
 
 
 def test_playing_past_the_recordings_end_goes_on_live(open_page):

@@ -37,7 +37,32 @@ def test_every_page_loads_cleanly(browser, real_site, site):
             assert recorder.errors == [], (path, recorder.errors)
             assert recorder.foreign() == [], (path, recorder.foreign())
             assert not [u for u in recorder.requests if "pyodide" in u or u.endswith(".whl")], path
+            assert page.evaluate(SHOWN_THOUGH_HIDDEN) == [], path
             page.close()
+    finally:
+        context.close()
+
+
+SHOWN_THOUGH_HIDDEN = """() => [...document.querySelectorAll('.ln-demo [hidden]')]
+    .filter((el) => el.getClientRects().length > 0)
+    .map((el) => el.outerHTML.slice(0, 90))"""
+
+
+def test_without_javascript_a_demo_is_its_preview_and_no_dead_controls(browser, real_site, site):
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        demo_pages = 0
+        for path in _pages(real_site):
+            page.goto(site + path, wait_until="load")
+            if not page.locator(".ln-demo").count():
+                continue
+            demo_pages += 1
+            assert page.evaluate(SHOWN_THOUGH_HIDDEN) == [], path
+            assert page.locator(".ln-demo [data-demo-frame] svg").first.is_visible(), path
+            for control in ("[data-demo-controls]", "[data-demo-load]", "[data-demo-progress]"):
+                assert not page.locator(f".ln-demo {control}").first.is_visible(), (path, control)
+        assert demo_pages >= 7
     finally:
         context.close()
 
