@@ -48,6 +48,7 @@ import os
 import platform
 import pstats
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -220,17 +221,26 @@ def cold_cache(folder: Path) -> dict:
 
 
 def build(config: Path, strict: bool) -> float:
+    return build_timed(config, strict)[0]
+
+
+def build_timed(config: Path, strict: bool) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system) of one build in a subprocess. CPU
+    time moves less than wall time when something else shares the machine."""
     command = [sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(config)]
     if strict:
         command.append("--strict")
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(command, cwd=config.parent, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         sys.stderr.write(done.stdout + done.stderr)
         raise SystemExit(f"build failed: {' '.join(command)}")
-    return seconds
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return seconds, cpu
 
 
 def page_sizes(site: Path, talks: list[str]) -> tuple[float, float]:
@@ -260,6 +270,7 @@ def run_sizes(args, base: dict, work: Path) -> dict[int, dict]:
             "plain": (write_config(base, folder, "plain", docs, plugin=False), False),
         }
         times: dict[str, list[float]] = defaultdict(list)
+        cpu: dict[str, list[float]] = defaultdict(list)
         for round_ in range(args.repeat):
             order = list(variants) if round_ % 2 == 0 else list(reversed(variants))
             if args.cold:  # every plugin build starts from an empty cache of its own
@@ -271,7 +282,9 @@ def run_sizes(args, base: dict, work: Path) -> dict[int, dict]:
                 )
             for name in order:
                 config, strict = variants[name]
-                times[name].append(build(config, strict))
+                wall, seconds = build_timed(config, strict)
+                times[name].append(wall)
+                cpu[name].append(seconds)
         med = {name: statistics.median(values) for name, values in times.items()}
         kb_with, mb_with = page_sizes(folder / "site-plugin", site["talks"])
         kb_without, mb_without = page_sizes(folder / "site-plain", site["talks"])
@@ -282,6 +295,7 @@ def run_sizes(args, base: dict, work: Path) -> dict[int, dict]:
             "site": site,
             "median": med,
             "times": dict(times),
+            "cpu": dict(cpu),
             "kb": (kb_with, kb_without),
             "mb": (mb_with, mb_without),
         }
@@ -290,6 +304,18 @@ def run_sizes(args, base: dict, work: Path) -> dict[int, dict]:
             f"{kb_with:>15.1f} {kb_without:>14.1f} {mb_with:>15.1f} {mb_without:>14.1f}",
             flush=True,
         )
+        # The spread, so that one median is not read as the whole story, and CPU time.
+        for label, values in (("wall", times), ("CPU", cpu)):
+            pairs = zip(values["plugin"], values["plain"], strict=True)
+            median = _fmt_ratio(
+                statistics.median(values["plugin"]), statistics.median(values["plain"])
+            )
+            print(
+                f"{'':>6} {label:>4} s, plugin / plain (ratio), by round: "
+                + "; ".join(f"{a:.2f} / {b:.2f} ({_fmt_ratio(a, b)})" for a, b in pairs)
+                + f"; ratio of medians {median}",
+                flush=True,
+            )
         if not args.keep and n != max(args.sizes):
             shutil.rmtree(folder)
     return results
