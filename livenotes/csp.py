@@ -252,12 +252,15 @@ class SitePolicy:
             + "".join(f"  {header}\n" for header in SERVICE_WORKER_HEADERS)
         )
 
-    def finish(self, site_dir: Path) -> str:
-        """Put the policy into every page written and write ``_headers``; returns it."""
+    def finish(self, site_dir: Path) -> dict[Path, str]:
+        """Put the policy into every page written and write ``_headers``. Returns the
+        sha256 (hex) of each page as written, for the offline cache's version."""
         policy = self.policy().encode("utf-8")
         placeholder = PLACEHOLDER.encode("ascii")
+        written = {}
         for path in self.pages:
-            data = path.read_bytes()
-            path.write_bytes(data.replace(placeholder, policy, 1))
+            data = path.read_bytes().replace(placeholder, policy, 1)
+            path.write_bytes(data)
+            written[path] = hashlib.sha256(data).hexdigest()
         (site_dir / "_headers").write_text(self.headers(), encoding="utf-8")
-        return policy.decode("utf-8")
+        return written

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -49,20 +50,27 @@ RUNTIME = "assets/pyodide/"
 _PLACEHOLDER = "const BUILD = null; // filled in by the build"
 
 
-def content_hashes(site_dir: Path, skip: frozenset[str] = frozenset({SCRIPT})) -> tuple[str, str]:
-    """The sha256 of every file under ``site_dir`` (path, size and bytes, in path order),
-    and of those under the runtime's folder alone."""
+def content_hashes(
+    site_dir: Path,
+    known: Mapping[Path, str] | None = None,
+    skip: frozenset[str] = frozenset({SCRIPT}),
+) -> tuple[str, str]:
+    """A sha256 of every file under ``site_dir`` (each file's path and the sha256 of its
+    bytes, in path order), and one of those under the runtime's folder alone.
+
+    ``known`` holds the sha256 (hex) of files the build has just written and hashed
+    (the pages the policy was written into), so that they are not read again."""
+    known = known or {}
     whole = hashlib.sha256()
     runtime = hashlib.sha256()
     for path in sorted(site_dir.rglob("*")):
         name = path.relative_to(site_dir).as_posix()
         if name in skip or not path.is_file():
             continue
-        data = path.read_bytes()
-        record = b"%s\0%d\0" % (name.encode("utf-8"), len(data))
-        for digest in (whole, runtime) if name.startswith(RUNTIME) else (whole,):
-            digest.update(record)
-            digest.update(data)
+        digest = known.get(path) or hashlib.sha256(path.read_bytes()).hexdigest()
+        record = f"{name}\0{digest}\n".encode()
+        for hasher in (whole, runtime) if name.startswith(RUNTIME) else (whole,):
+            hasher.update(record)
     return whole.hexdigest(), runtime.hexdigest()
 
 
@@ -118,10 +126,11 @@ class Offline:
         context.update(get_context(context["nav"], context["pages"], config, base_url=base))
         return context
 
-    def finish(self, site_dir: Path) -> dict:
-        """``on_post_build``, once every other file is written: write ``sw.js``."""
+    def finish(self, site_dir: Path, known: Mapping[Path, str] | None = None) -> dict:
+        """``on_post_build``, once every other file is written: write ``sw.js``.
+        ``known``: the sha256 of files just written (see :func:`content_hashes`)."""
         if self.enabled:
-            site, runtime = content_hashes(site_dir)
+            site, runtime = content_hashes(site_dir, known)
             page = site_dir / PAGE
             build = {
                 "enabled": True,

@@ -266,8 +266,8 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
     @event_priority(-100)  # after other plugins' files (the search index): sw.js hashes them
     def on_post_build(self, *, config) -> None:
         if self.config.enabled:
-            self.csp.finish(Path(config.site_dir))
-            self.offline.finish(Path(config.site_dir))
+            written = self.csp.finish(Path(config.site_dir))
+            self.offline.finish(Path(config.site_dir), written)
 
     # --- helpers -----------------------------------------------------------------------
 
