@@ -13,11 +13,16 @@ CONTRIBUTING.md's "HTML in notes" lists the same elements; a test keeps the two 
 
 from __future__ import annotations
 
+import hashlib
 import html
+import json
+import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
+import selectolax
 from selectolax.lexbor import LexborHTMLParser
 
 from livenotes.frontmatter import Problem, split_lines
@@ -112,6 +117,81 @@ def check_html(
     for finding in findings:
         problems.append(Problem(path, _locate(finding, lines, body_line), finding.message))
     return sorted(set(problems))
+
+
+class CheckedPages:
+    """:func:`check_html` for a build, remembering what it found clean.
+
+    Verdicts are kept on disk in ``folder`` (``<runtime_cache>/checks/``), named by the
+    code of this module and the parser's version, so an unchanged note is not parsed
+    again on the next build, and copies of a note are parsed once. The key is the
+    sha256 of the rendered HTML and of the page's own placeholder values, with the
+    build's nonce replaced by a NUL (which no note can hold: the scan refuses NUL
+    bytes), so a page found clean under one build's nonce is the same page under the
+    next. Only clean pages are kept: a page with a problem is checked every time, and
+    each build's file holds only that build's pages (the older ones are dropped).
+    """
+
+    def __init__(self, folder: Path | None, nonce: str) -> None:
+        self.nonce = nonce
+        self.path = folder / f"{_CODE}.json" if folder is not None else None
+        self.known: dict[str, list[str]] = {}
+        if self.path is not None:
+            try:
+                self.known = json.loads(self.path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                self.known = {}  # none yet, or damaged: every page is checked
+            if not isinstance(self.known, dict):
+                self.known = {}
+        self.used: dict[str, list[str]] = {}
+
+    def _key(self, rendered: str, markers: frozenset[str]) -> str:
+        nonce = self.nonce
+        hasher = hashlib.sha256()
+        for text in (rendered, *sorted(markers)):
+            hasher.update(
+                (text.replace(nonce, "\0") if nonce else text).encode("utf-8", "surrogatepass")
+            )
+            hasher.update(b"\xff")  # never in UTF-8: ends each text
+        return hasher.hexdigest()
+
+    def check(
+        self,
+        path: str,
+        rendered: str,
+        body: str,
+        body_line: int,
+        markers: frozenset[str],
+        links: list[str],
+    ) -> list[Problem]:
+        """As :func:`check_html`; ``links`` gets the page's ``<a href>`` values."""
+        key = self._key(rendered, markers)
+        found = self.used.get(key)
+        if found is None:
+            found = self.known.get(key)
+        if isinstance(found, list) and all(isinstance(link, str) for link in found):
+            self.used[key] = found
+            links.extend(found)
+            return []
+        mine: list[str] = []
+        problems = check_html(path, rendered, body, body_line, markers, mine)
+        links.extend(mine)
+        if not problems:
+            self.used[key] = mine
+        return problems
+
+    def save(self) -> None:
+        """Keep this build's verdicts (``on_post_build``), in place of older ones."""
+        if self.path is None or self.used == self.known:
+            return
+        folder = self.path.parent
+        folder.mkdir(parents=True, exist_ok=True)
+        scratch = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        scratch.write_text(json.dumps(self.used, separators=(",", ":")), encoding="utf-8")
+        scratch.replace(self.path)  # never a half-written file under the final name
+        for old in folder.glob("*.json"):
+            if old != self.path:
+                old.unlink(missing_ok=True)  # another version of this module's verdicts
 
 
 def _inspect(rendered: str, markers: frozenset[str], links: list[str] | None) -> list[Finding]:
@@ -278,3 +358,9 @@ def _locate(finding: Finding, lines: list[str], body_line: int) -> int:
             if needle in line or needle in html.unescape(line):
                 return body_line + number
     return body_line
+
+
+_CODE = hashlib.sha256(
+    Path(__file__).read_bytes() + f"\0selectolax {selectolax.__version__}".encode()
+).hexdigest()[:20]
+"""What a verdict depends on besides the page: this module's code and the parser's."""

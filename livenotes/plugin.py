@@ -23,7 +23,7 @@ from mkdocs.utils import get_relative_url
 import demokit
 from livenotes import checks
 from livenotes.config import LiveNotesConfig
-from livenotes.content import check_html
+from livenotes.content import CheckedPages
 from livenotes.csp import SitePolicy
 from livenotes.demos import Embed, demo_wheel, kit_wheel
 from livenotes.frontmatter import Problem
@@ -73,6 +73,7 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
         self.rendered: dict[tuple, str] = {}  # widget HTML by what it depends on
         self.nonce = ""  # marks the demo blocks the plugin itself put into a page
         self.content_problems: list[Problem] = []
+        self.checked = CheckedPages(None, "")
         self.render_deadline: Deadline | None = None
         self.csp = SitePolicy()
         self.offline = Offline()
@@ -106,6 +107,7 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
         self.csp.reset()
         self.content_problems = []
         self.moments = Resolver(self.index.demos, self.root / self.config.runtime_cache / "moments")
+        self.checked = CheckedPages(self.root / self.config.runtime_cache / "checks", self.nonce)
         self.previews = {}
         self.rendered: dict[tuple, str] = {}
         if self.config.previews and not problems:
@@ -176,7 +178,7 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
         if source is not None:
             embeds = self.index.embeds.get(page.file.src_uri, [])
             links: list[str] = []  # every <a href>, read by the one parse of the page
-            self.content_problems += check_html(
+            self.content_problems += self.checked.check(
                 source.path,
                 content,
                 source.body,
@@ -268,6 +270,7 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
         if self.config.enabled:
             written = self.csp.finish(Path(config.site_dir))
             self.offline.finish(Path(config.site_dir), written)
+            self.checked.save()
 
     # --- helpers -----------------------------------------------------------------------
 

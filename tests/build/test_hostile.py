@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from livenotes.cli import main
-from tests.conftest import DEMO_TALK, EVENT_PAGE, GOOD_TALK, mkdocs_yml, run_build
+from tests.conftest import DEMO_TALK, EVENT_PAGE, GOOD_TALK, ROOT, mkdocs_yml, run_build
 
 EXTENSIONS = """\
 markdown_extensions:
@@ -471,3 +471,35 @@ def test_build_prints_the_same_lines_once(case, tmp_path):
         assert result.stderr.count(line) == 1, (line, result.stderr)
     reported = [line for line in result.stderr.splitlines() if line.startswith("docs/")]
     assert reported == expected
+
+
+def test_a_warm_build_is_the_cold_one_and_still_checks_what_changed(tmp_path):
+    """The second build takes the first's verdicts on unchanged pages (content
+    .CheckedPages): its site is byte for byte the first's, and an edited note is
+    checked again."""
+    (tmp_path / "p").mkdir()
+    note = CASES["the inline HTML writers rely on is allowed"][0][T]
+    root = _project(tmp_path / "p", {T: note, "docs/testconf/chart.png": b"\x89PNG\r\n\x1a\n"})
+    yml = root / "mkdocs.yml"
+    yml.write_text(
+        yml.read_text().replace(
+            f"runtime_cache: {ROOT / '.cache'}", f"runtime_cache: {tmp_path / 'cache'}"
+        )
+    )
+    sites = []
+    for n in range(2):
+        assert run_build(root, "-d", str(tmp_path / f"site{n}")).returncode == 0
+        sites.append(
+            {
+                p.relative_to(tmp_path / f"site{n}"): p.read_bytes()
+                for p in (tmp_path / f"site{n}").rglob("*")
+                if p.is_file()
+            }
+        )
+    assert sites[0] == sites[1]
+    assert len(list((tmp_path / "cache/checks").glob("*.json"))) == 1
+    (root / T).write_text(talk("\n<script>alert(1)</script>\n"), encoding="utf-8")
+    result = run_build(root, "-d", str(tmp_path / "site2"))
+    assert result.returncode == 1
+    reported = [line for line in result.stderr.splitlines() if line.startswith("docs/")]
+    assert reported == CASES["script tag"][1]
