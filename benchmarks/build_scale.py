@@ -243,6 +243,75 @@ def build_timed(config: Path, strict: bool) -> tuple[float, float]:
     return seconds, cpu
 
 
+def _command(config: Path, strict: bool, site_dir: Path | None = None) -> list[str]:
+    command = [sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(config)]
+    if strict:
+        command.append("--strict")
+    if site_dir is not None:
+        command += ["-d", str(site_dir)]
+    return command
+
+
+def build_side_by_side(variants: dict[str, tuple[Path, bool]]) -> dict[str, tuple[float, float]]:
+    """Wall and CPU seconds of every variant built at once, one per core, so that all
+    run under the same conditions (this machine's speed drifts by 20 % within a
+    minute). When one ends first, the same build runs again into a scratch folder
+    (its time unused) until the last ends, so none has the machine to itself."""
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    running: dict[int, tuple[str, subprocess.Popen, float]] = {}
+    for name, (config, strict) in variants.items():
+        process = subprocess.Popen(
+            _command(config, strict),
+            cwd=config.parent,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        running[process.pid] = (name, process, time.perf_counter())
+    results: dict[str, tuple[float, float]] = {}
+    fillers: dict[int, tuple[str, subprocess.Popen, Path]] = {}
+    while len(results) < len(variants):
+        pid, status, usage = os.wait4(-1, 0)
+        if pid in fillers:
+            name, _process, scratch = fillers.pop(pid)
+            shutil.rmtree(scratch, ignore_errors=True)
+            if len(results) < len(variants):  # still needed: again
+                config, strict = variants[name]
+                filler = subprocess.Popen(
+                    _command(config, strict, scratch),
+                    cwd=config.parent,
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                fillers[filler.pid] = (name, filler, scratch)
+            continue
+        name, process, started = running.pop(pid)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            sys.stderr.write(process.stderr.read())
+            raise SystemExit(f"build failed: {name}")
+        process.stderr.close()
+        results[name] = (time.perf_counter() - started, usage.ru_utime + usage.ru_stime)
+        if len(results) < len(variants):
+            config, strict = variants[name]
+            scratch = config.parent / f"filler-{name}"
+            filler = subprocess.Popen(
+                _command(config, strict, scratch),
+                cwd=config.parent,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            fillers[filler.pid] = (name, filler, scratch)
+    for _name, filler, scratch in fillers.values():
+        filler.kill()
+        filler.wait()
+        shutil.rmtree(scratch, ignore_errors=True)
+    return results
+
+
 def page_sizes(site: Path, talks: list[str]) -> tuple[float, float]:
     """Average talk page and whole-site HTML, in KB and MB."""
     sizes = [(site / uri.removesuffix(".md") / "index.html").stat().st_size for uri in talks]
@@ -280,6 +349,11 @@ def run_sizes(args, base: dict, work: Path) -> dict[int, dict]:
                     ),
                     True,
                 )
+            if args.side_by_side:
+                for name, (wall, seconds) in build_side_by_side(variants).items():
+                    times[name].append(wall)
+                    cpu[name].append(seconds)
+                continue
             for name in order:
                 config, strict = variants[name]
                 wall, seconds = build_timed(config, strict)
@@ -516,6 +590,12 @@ def main(argv: list[str] | None = None) -> int:
         "navigation.sections; repeatable",
     )
     parser.add_argument(
+        "--side-by-side",
+        action="store_true",
+        help="build plugin and plain at the same time, one per core, in every round "
+        "(needs 2 cores; steadier ratios on a machine whose speed drifts)",
+    )
+    parser.add_argument(
         "--skip-navigation", action="store_true", help="skip the prune/sections page-size builds"
     )
     parser.add_argument(
@@ -542,7 +622,9 @@ def main(argv: list[str] | None = None) -> int:
             profile(args, base, work, args.profile)
             return 0
         print(
-            f"sizes {args.sizes}, {args.repeat} interleaved round(s), median; {args.per_event} talks per event"
+            f"sizes {args.sizes}, {args.repeat} "
+            + ("side-by-side" if args.side_by_side else "interleaved")
+            + f" round(s), median; {args.per_event} talks per event"
             + ("; plugin builds from an empty cache (--cold)" if args.cold else "")
             + (
                 f"; theme features dropped: {', '.join(sorted(DROP_FEATURES))}"

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment
+from jinja2 import Environment, FileSystemBytecodeCache
 from markupsafe import Markup, escape
 from mkdocs.config.config_options import ExtraScriptValue
 from mkdocs.exceptions import PluginError
@@ -57,6 +57,36 @@ GENERATED = {
     "simulations of the talks' ideas that run in your browser.\n---\n",
     "tags.md": "---\ntitle: Tags\nsummary: Every talk grouped by its topics, from consensus to Linux memory.\n---\n\n<!-- material/tags -->\n",
 }
+
+
+class TemplateCache(FileSystemBytecodeCache):
+    """Jinja's compiled templates (the theme's and ours), kept between builds in
+    ``<runtime_cache>/templates``: a build of 1,000 notes otherwise spends about half a
+    second compiling the same templates again.
+
+    Jinja names a template's file by its name and path and checks its source; the
+    code it compiles also depends on the environment (whether the template
+    autoescapes, its extensions and syntax), which is added to the name, so a change
+    of setting never runs code compiled under another."""
+
+    def get_bucket(self, environment: Environment, name: str, filename, source: str):
+        escape_ = environment.autoescape
+        settings = (
+            bool(escape_(name) if callable(escape_) else escape_),
+            sorted(environment.extensions),
+            environment.block_start_string,
+            environment.variable_start_string,
+            environment.comment_start_string,
+            environment.line_statement_prefix,
+            environment.line_comment_prefix,
+            environment.trim_blocks,
+            environment.lstrip_blocks,
+            environment.newline_sequence,
+            environment.keep_trailing_newline,
+            environment.optimized,
+            environment.finalize is not None,
+        )
+        return super().get_bucket(environment, f"{name}\0{settings!r}", filename, source)
 
 
 class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
@@ -209,6 +239,9 @@ class LiveNotesPlugin(BasePlugin[LiveNotesConfig]):
         # Jinja's striptags unescapes what it keeps (``&lt;`` becomes ``<``), and
         # Material prints its result raw; ours keeps the text escaped.
         env.filters["striptags"] = lambda value: escape(Markup(str(value)).striptags())
+        folder = self.root / self.config.runtime_cache / "templates"
+        folder.mkdir(parents=True, exist_ok=True)
+        env.bytecode_cache = TemplateCache(str(folder))
         self.env = env
         return env
 
