@@ -18,6 +18,11 @@ over ``--repeat`` rounds (median reported):
 * plain:  the same config without ``livenotes`` in ``plugins`` (not ``--strict``: the
   pages then hold raw ``demo`` blocks and links to pages only the plugin generates).
 
+With ``--side-by-side`` each round builds both at the same time, one per core (a filler
+build keeps the other core busy when one ends first), so that a pair shares the
+machine's state: steadier ratios where the machine's speed drifts. Every round's pair is
+printed, in wall and in CPU seconds.
+
 Only paths change in the written configs (absolute ``docs_dir``, ``site_dir``,
 ``theme.custom_dir``, ``watch``, ``hooks``, and the plugin's ``demos_dir`` and
 ``runtime_cache``).
