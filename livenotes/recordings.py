@@ -27,7 +27,9 @@ import hashlib
 import io
 import json
 import math
+import os
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -199,16 +201,44 @@ def digest(package: DemoPackage, setup: Setup) -> str:
     return hasher.hexdigest()[:20]
 
 
+KEEP_DAYS = 14
+"""A cached recording no build has used for this long is deleted (by :func:`prune`):
+each change of a demo's or the kit's code records every run again, under new names."""
+
+
 def recorded(package: DemoPackage, setup: Setup, cache: Path) -> Path:
-    """The recording's file in ``cache``, recorded now if it is not there yet."""
+    """The recording's file in ``cache``, recorded now if it is not there yet; a file
+    found is marked as used now (its modification time), for :func:`prune`."""
     path = cache / f"{setup.demo}-{digest(package, setup)}.json"
-    if not path.is_file():
+    if path.is_file():
+        with contextlib.suppress(OSError):  # a read-only cache is still a cache
+            os.utime(path)
+    else:
         cache.mkdir(parents=True, exist_ok=True)
         recording = record(package, setup)
         data = json.dumps(recording, separators=(",", ":"), ensure_ascii=False)
         _write(path, data)
         _write(_header_path(path), json.dumps(_head(recording)))
     return path
+
+
+def prune(cache: Path, keep: set[Path], now: float | None = None) -> list[Path]:
+    """Delete the recordings in ``cache`` (and their ``.head`` files) that are not in
+    ``keep`` and that no build has used for :data:`KEEP_DAYS` days; returns them.
+    Sites that share a cache keep what any of them used lately."""
+    cutoff = (time.time() if now is None else now) - KEEP_DAYS * 86_400
+    removed = []
+    for path in sorted(cache.glob("*.json")):
+        try:
+            stale = path not in keep and path.stat().st_mtime < cutoff
+        except OSError:
+            continue
+        if stale:
+            for old in (path, _header_path(path)):
+                with contextlib.suppress(OSError):
+                    old.unlink()
+            removed.append(path)
+    return removed
 
 
 def _write(path: Path, text: str) -> None:
@@ -270,6 +300,8 @@ def for_site(
             }
         )
         reached.append((setup, head["end"], head["done"]))
+    if cache.is_dir():
+        prune(cache, {path for _site_path, path in files})
     return entries, files, problems, reached
 
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 import gzip
 import html
 import json
+import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -73,9 +75,9 @@ def test_recordings_are_cached_by_code_and_setup(tmp_path):
     package = real()["skinny"]
     race = recordings.Setup.of(package.demo, "race", {}, None)
     first = recordings.recorded(package, race, tmp_path)
-    stamp = first.stat().st_mtime_ns
+    stamp = first.stat().st_ino
     assert recordings.recorded(package, race, tmp_path) == first
-    assert first.stat().st_mtime_ns == stamp  # not recorded again
+    assert first.stat().st_ino == stamp  # not recorded again (that writes a new file)
     # What a build reads of it is kept beside it, and made again from it if lost.
     data = json.loads(first.read_text(encoding="utf-8"))
     head = {"stride": data["stride"], "end": data["at"][-1], "done": data["done"]}
@@ -129,3 +131,30 @@ def test_every_recording_of_the_real_site_fits_the_transfer_budget(tmp_path):
     recorded = {(demo, entry["scenario"]) for demo, items in entries.items() for entry in items}
     for name, package in real().items():
         assert {(name, s.name) for s in package.demo.scenarios} <= recorded
+
+
+def test_recordings_no_build_used_for_two_weeks_are_deleted(tmp_path):
+    """Every change of demo or kit code records again under new names; what no build
+    has used for KEEP_DAYS goes, what a build uses is marked used and stays."""
+    package = real()["skinny"]
+    race = recordings.Setup.of(package.demo, "race", {}, None)
+    used = recordings.recorded(package, race, tmp_path)
+    old = tmp_path / "skinny-00000000000000000000.json"  # an older code's recording
+    old.write_text("{}", encoding="utf-8")
+    recordings._header_path(old).write_text("{}", encoding="utf-8")
+    now = time.time()
+    weeks_ago = now - (recordings.KEEP_DAYS + 1) * 86_400
+    for path in (used, old):
+        os.utime(path, (weeks_ago, weeks_ago))
+    lately = tmp_path / "skinny-11111111111111111111.json"  # another site's, used lately
+    lately.write_text("{}", encoding="utf-8")
+
+    assert recordings.recorded(package, race, tmp_path) == used  # a hit marks it used
+    assert used.stat().st_mtime > weeks_ago
+    assert recordings.prune(tmp_path, {used}, now) == [old]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [used.name, recordings._header_path(used).name, lately.name]
+    )
+    # What this build uses is kept however old its file looks.
+    os.utime(used, (weeks_ago, weeks_ago))
+    assert recordings.prune(tmp_path, {used}, now) == []
