@@ -314,6 +314,13 @@ def test_a_new_deploy_replaces_the_caches_and_the_kill_switch_removes_them(brows
         assert page.evaluate(colour) == "rgb(200, 0, 0)"
         names = page.evaluate(CACHES)
         assert [name for name in names if " site " in name] == [f"livenotes {site.url} site {old}"]
+        # Controlled from the start, a page still hands its worker what it fetched (a
+        # deploy's worker may have taken over before offline.js ran); a worker that
+        # holds it all fetches nothing.
+        page.reload()
+        page.wait_for_function(CONTROLLED_AND_KEPT, polling=50, timeout=15_000)
+        warmed = "() => performance.getEntriesByName('livenotes:offline-warmed')[0].detail"
+        assert page.evaluate(warmed)["stored"] == 0
 
         site.deploy(second)
         page.reload()  # online: the page is the new deploy's at once (network first)

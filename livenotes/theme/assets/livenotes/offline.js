@@ -105,6 +105,12 @@ if (container && window.isSecureContext && off) {
     warm();
   });
   const controlled = container.controller !== null;
+  // Controlled from the start: mostly by the worker that answered every request of this
+  // page and kept it. But after a deploy the browser's own update check can install the
+  // new worker and hand it this page before this script ran (its controllerchange then
+  // came before the listener above), and that worker has seen none of the page. Hand
+  // the list over either way: the worker fetches only what it does not hold.
+  if (controlled) warm();
   performance.mark("livenotes:offline-register");
   container
     .register(new URL("sw.js", root), { scope: root.href, updateViaCache: "none" })
