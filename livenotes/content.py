@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from urllib.parse import urlsplit
 import selectolax
 from selectolax.lexbor import LexborHTMLParser
 
+from livenotes.cachefiles import write_atomic
 from livenotes.frontmatter import Problem, split_lines
 
 _ELEMENTS = """a abbr b bdi bdo blockquote br caption cite code col colgroup dd del details
@@ -184,12 +184,8 @@ class CheckedPages:
         """Keep this build's verdicts (``on_post_build``), in place of older ones."""
         if self.path is None or self.used == self.known:
             return
-        folder = self.path.parent
-        folder.mkdir(parents=True, exist_ok=True)
-        scratch = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-        scratch.write_text(json.dumps(self.used, separators=(",", ":")), encoding="utf-8")
-        scratch.replace(self.path)  # never a half-written file under the final name
-        for old in folder.glob("*.json"):
+        write_atomic(self.path, json.dumps(self.used, separators=(",", ":")))
+        for old in self.path.parent.glob("*.json"):
             if old != self.path:
                 old.unlink(missing_ok=True)  # another version of this module's verdicts
 

@@ -29,6 +29,7 @@ import yaml
 
 import demokit
 from livenotes import frontmatter as fm
+from livenotes.cachefiles import write_atomic
 from livenotes.frontmatter import (
     DEMO_NAME,
     Problem,
@@ -385,10 +386,7 @@ def preview(
             # As JSON reads it back (lists, not tuples): a cached preview is the same.
             _PREVIEWS[key] = json.loads(json.dumps(runner.snapshot()))
         if stored is not None:
-            stored.parent.mkdir(parents=True, exist_ok=True)
-            scratch = stored.with_suffix(".tmp")
-            scratch.write_text(json.dumps(_PREVIEWS[key]), encoding="utf-8")
-            scratch.replace(stored)  # never a half-written file under the final name
+            write_atomic(stored, json.dumps(_PREVIEWS[key]))
         return _PREVIEWS[key], None
     except _Stuck:
         message = (

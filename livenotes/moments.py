@@ -25,6 +25,7 @@ from urllib.parse import quote, unquote
 from selectolax.lexbor import LexborHTMLParser
 
 from demokit import Demo, Runner, coerce_seed
+from livenotes.cachefiles import write_atomic
 from livenotes.demos import DemoPackage, Embed, kit_sources
 from livenotes.frontmatter import Problem, split_lines
 from livenotes.limits import Deadline
@@ -245,10 +246,7 @@ class Resolver:
         path = self._reach_file(key)
         if path is None or isinstance(known, str):
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        scratch = path.with_suffix(".tmp")
-        scratch.write_text(json.dumps({"steps": known[0], "done": known[1]}), encoding="utf-8")
-        scratch.replace(path)  # never a half-written file under the final name
+        write_atomic(path, json.dumps({"steps": known[0], "done": known[1]}))
 
     def check(
         self,

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import demokit
 from demokit import Demo, Runner
+from livenotes.cachefiles import write_atomic
 from livenotes.demos import DemoPackage, _sources
 
 FORMAT = 1
@@ -217,8 +218,8 @@ def recorded(package: DemoPackage, setup: Setup, cache: Path) -> Path:
         cache.mkdir(parents=True, exist_ok=True)
         recording = record(package, setup)
         data = json.dumps(recording, separators=(",", ":"), ensure_ascii=False)
-        _write(path, data)
-        _write(_header_path(path), json.dumps(_head(recording)))
+        write_atomic(path, data)
+        write_atomic(_header_path(path), json.dumps(_head(recording)))
     return path
 
 
@@ -239,12 +240,6 @@ def prune(cache: Path, keep: set[Path], now: float | None = None) -> list[Path]:
                     old.unlink()
             removed.append(path)
     return removed
-
-
-def _write(path: Path, text: str) -> None:
-    scratch = path.with_name(path.name + ".tmp")
-    scratch.write_text(text, encoding="utf-8")
-    scratch.replace(path)  # never a half-written file under the final name
 
 
 def for_site(
@@ -325,5 +320,5 @@ def _header(path: Path) -> dict:
     except (OSError, ValueError):
         pass
     head = _head(json.loads(path.read_text(encoding="utf-8")))
-    _write(beside, json.dumps(head))
+    write_atomic(beside, json.dumps(head))
     return head
