@@ -263,53 +263,50 @@ def build_side_by_side(variants: dict[str, tuple[Path, bool]]) -> dict[str, tupl
     minute). When one ends first, the same build runs again into a scratch folder
     (its time unused) until the last ends, so none has the machine to itself."""
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    running: dict[int, tuple[str, subprocess.Popen, float]] = {}
+    running: dict[int, tuple[str, io.TextIOBase, float]] = {}
     for name, (config, strict) in variants.items():
+        log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (a pipe could fill while we wait; closed below)
         process = subprocess.Popen(
             _command(config, strict),
             cwd=config.parent,
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
+            stderr=log,
         )
-        running[process.pid] = (name, process, time.perf_counter())
+        running[process.pid] = (name, log, time.perf_counter())
     results: dict[str, tuple[float, float]] = {}
     fillers: dict[int, tuple[str, subprocess.Popen, Path]] = {}
+
+    def fill(name: str) -> None:
+        """Build ``name`` again into a scratch folder, only to keep its core busy."""
+        config, strict = variants[name]
+        scratch = config.parent / f"filler-{name}"
+        shutil.rmtree(scratch, ignore_errors=True)
+        filler = subprocess.Popen(
+            _command(config, strict, scratch),
+            cwd=config.parent,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        fillers[filler.pid] = (name, filler, scratch)
+
     while len(results) < len(variants):
         pid, status, usage = os.wait4(-1, 0)
         if pid in fillers:
-            name, _process, scratch = fillers.pop(pid)
-            shutil.rmtree(scratch, ignore_errors=True)
+            name, _process, _scratch = fillers.pop(pid)
             if len(results) < len(variants):  # still needed: again
-                config, strict = variants[name]
-                filler = subprocess.Popen(
-                    _command(config, strict, scratch),
-                    cwd=config.parent,
-                    env=env,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-                fillers[filler.pid] = (name, filler, scratch)
+                fill(name)
             continue
-        name, process, started = running.pop(pid)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        if process.returncode != 0:
-            sys.stderr.write(process.stderr.read())
-            raise SystemExit(f"build failed: {name}")
-        process.stderr.close()
+        name, log, started = running.pop(pid)
+        with log:
+            if os.waitstatus_to_exitcode(status) != 0:
+                log.seek(0)
+                sys.stderr.write(log.read())
+                raise SystemExit(f"build failed: {name}")
         results[name] = (time.perf_counter() - started, usage.ru_utime + usage.ru_stime)
         if len(results) < len(variants):
-            config, strict = variants[name]
-            scratch = config.parent / f"filler-{name}"
-            filler = subprocess.Popen(
-                _command(config, strict, scratch),
-                cwd=config.parent,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            fillers[filler.pid] = (name, filler, scratch)
+            fill(name)
     for _name, filler, scratch in fillers.values():
         filler.kill()
         filler.wait()
